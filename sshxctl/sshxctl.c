@@ -1,0 +1,191 @@
+/*
+ * sshxctl: the administration tool. main() pulls out the global options,
+ * then finds the command in a table that also generates the usage text.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "sshxctl.h"
+
+static const struct command_group groups[] = {
+	{ "agent", agent_commands, "query and control a running agentd" },
+	{ NULL, NULL, NULL },
+};
+
+void
+ctl_error(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "sshxctl: %s: ", what);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+ctl_json_string(FILE *f, const char *s)
+{
+	const unsigned char *p;
+
+	fputc('"', f);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static void
+usage(FILE *f)
+{
+	const struct command_group *grp;
+	const struct command *cmd;
+
+	fprintf(f, "usage: sshxctl [--json] [-a SOCKET] [--db PATH] [--keyring PATH]\n"
+	    "               [--passphrase-file FILE] COMMAND [ARGS]\n\ncommands:\n");
+	for (grp = groups; grp->name != NULL; grp++)
+		for (cmd = grp->commands; cmd->name != NULL; cmd++)
+			fprintf(f, "  %s %s%s%s\n      %s\n", grp->name, cmd->name,
+			    cmd->args[0] ? " " : "", cmd->args, cmd->description);
+	fprintf(f, "\nglobal options may also follow the command; "
+	    "--help after a command explains it.\n");
+}
+
+static void
+command_usage(FILE *f, const struct command_group *grp, const struct command *cmd)
+{
+	fprintf(f, "usage: sshxctl %s %s%s%s\n  %s\n", grp->name, cmd->name,
+	    cmd->args[0] ? " " : "", cmd->args, cmd->description);
+}
+
+/* Takes the value of a global option written as "--opt VALUE" or "--opt=VALUE". */
+static int
+take_value(int *i, int argc, char **argv, const char *opt, const char **out)
+{
+	size_t n = strlen(opt);
+
+	if (strcmp(argv[*i], opt) == 0) {
+		if (*i + 1 >= argc) {
+			ctl_error(opt, "needs a value");
+			return -1;
+		}
+		*out = argv[++*i];
+		return 1;
+	}
+	if (strncmp(argv[*i], opt, n) == 0 && argv[*i][n] == '=') {
+		*out = argv[*i] + n + 1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Removes global options from argv wherever they stand (up to "--"),
+ * compacting the rest; returns the new argc or -1 on a usage error.
+ */
+static int
+extract_globals(int argc, char **argv, struct globals *g)
+{
+	int i, out = 0, r, rest = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (rest) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (strcmp(argv[i], "--") == 0) {
+			rest = 1;
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (strcmp(argv[i], "--json") == 0) {
+			g->json = 1;
+			continue;
+		}
+		if ((r = take_value(&i, argc, argv, "--db", &g->db)) != 0 ||
+		    (r = take_value(&i, argc, argv, "--keyring", &g->keyring)) != 0 ||
+		    (r = take_value(&i, argc, argv, "--passphrase-file",
+		    &g->passphrase_file)) != 0 ||
+		    (r = take_value(&i, argc, argv, "-a", &g->agent_socket)) != 0) {
+			if (r < 0)
+				return -1;
+			continue;
+		}
+		argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	return out;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct command_group *grp;
+	const struct command *cmd;
+	struct globals g = { 0 };
+	int n;
+
+	if (getenv("SSHX_DB") != NULL)
+		g.db = getenv("SSHX_DB");
+	if (getenv("SSHX_KEYRING") != NULL)
+		g.keyring = getenv("SSHX_KEYRING");
+	if ((n = extract_globals(argc - 1, argv + 1, &g)) < 0)
+		return EXIT_USAGE;
+	argv++;
+	if (n == 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
+	    strcmp(argv[0], "help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[0], "--version") == 0 || strcmp(argv[0], "version") == 0) {
+		printf("sshxctl (sshx) %s\n", PACKAGE_VERSION);
+		return EXIT_OK;
+	}
+	for (grp = groups; grp->name != NULL; grp++)
+		if (strcmp(grp->name, argv[0]) == 0)
+			break;
+	if (grp->name == NULL) {
+		ctl_error(argv[0], "unknown command (see sshxctl --help)");
+		return EXIT_USAGE;
+	}
+	if (n < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		FILE *f = n < 2 ? stderr : stdout;
+
+		fprintf(f, "sshxctl %s: %s\n", grp->name, grp->description);
+		for (cmd = grp->commands; cmd->name != NULL; cmd++)
+			command_usage(f, grp, cmd);
+		return n < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	for (cmd = grp->commands; cmd->name != NULL; cmd++)
+		if (strcmp(cmd->name, argv[1]) == 0)
+			break;
+	if (cmd->name == NULL) {
+		ctl_error(grp->name, "unknown subcommand \"%s\" (see sshxctl %s "
+		    "--help)", argv[1], grp->name);
+		return EXIT_USAGE;
+	}
+	if (n > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+		command_usage(stdout, grp, cmd);
+		return EXIT_OK;
+	}
+	if (sshx_crypto_init(SSHX_SECMEM_SIZE) != 0) {
+		ctl_error("libgcrypt", "cannot initialise");
+		return EXIT_RUNTIME;
+	}
+	return cmd->fn(n - 2, argv + 2, &g);
+}

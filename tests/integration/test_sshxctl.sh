@@ -1,0 +1,104 @@
+#!/bin/sh
+# sshxctl's skeleton: usage from the dispatch table, --version, exit codes,
+# and "agent status" against agentd, a locked agentd, no agent and ssh-agent.
+. "$SSHX_TESTDIR/lib.sh"
+
+: "${SSHXCTL:?SSHXCTL must name the sshxctl binary}"
+setup_tmpdir
+gen_keys ed25519
+
+out=$("$SSHXCTL" --version)
+case $out in
+"sshxctl (sshx) "[0-9]*) ok "--version prints the package version" ;;
+*) fail "--version prints the package version" "got: $out" ;;
+esac
+if "$SSHXCTL" --help | grep -q "agent status"; then
+	ok "--help lists the commands from the dispatch table"
+else
+	fail "--help lists the commands from the dispatch table" "got: $("$SSHXCTL" --help)"
+fi
+"$SSHXCTL" frobnicate >/dev/null 2>"$T/err"
+rc=$?
+if [ "$rc" -eq 2 ] && grep -q "^sshxctl: frobnicate: unknown command" "$T/err"; then
+	ok "an unknown command exits 2 with 'sshxctl: <what>: <why>'"
+else
+	fail "an unknown command exits 2 with 'sshxctl: <what>: <why>'" "got exit $rc: $(cat "$T/err")"
+fi
+"$SSHXCTL" agent frobnicate >/dev/null 2>"$T/err"
+is "an unknown subcommand exits 2" 2 "$?"
+"$SSHXCTL" agent status extra >/dev/null 2>"$T/err"
+is "an unexpected argument exits 2" 2 "$?"
+if "$SSHXCTL" agent status --help | grep -q "usage: sshxctl agent status"; then
+	ok "--help after a command explains it"
+else
+	fail "--help after a command explains it" "got: $("$SSHXCTL" agent status --help)"
+fi
+
+# No agent at all.
+env -u SSH_AUTH_SOCK "$SSHXCTL" agent status >/dev/null 2>"$T/err"
+rc=$?
+if [ "$rc" -eq 2 ] && grep -q "SSH_AUTH_SOCK is not set" "$T/err"; then
+	ok "agent status without SSH_AUTH_SOCK or -a is a usage error"
+else
+	fail "agent status without SSH_AUTH_SOCK or -a is a usage error" "got exit $rc: $(cat "$T/err")"
+fi
+"$SSHXCTL" -a "$T/none.sock" agent status >/dev/null 2>"$T/err"
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q "no agent answers at $T/none.sock" "$T/err"; then
+	ok "agent status exits 1 and says so when no agent answers"
+else
+	fail "agent status exits 1 and says so when no agent answers" "got exit $rc: $(cat "$T/err")"
+fi
+
+start_agent
+ssh-add "$T/keys/ed25519" >/dev/null 2>&1
+out=$("$SSHXCTL" agent status)
+rc=$?
+if [ "$rc" -eq 0 ] && printf '%s\n' "$out" | grep -q "^identities: 1$" &&
+	printf '%s\n' "$out" | grep -q "^locked: no$" &&
+	printf '%s\n' "$out" | grep -q "^agent: running at $SOCK (agentd "; then
+	ok "agent status reports a running agentd, its key count and that it is unlocked"
+else
+	fail "agent status reports a running agentd, its key count and that it is unlocked" \
+		"got exit $rc: $out"
+fi
+out=$("$SSHXCTL" agent status -a "$SOCK" --json)
+json_ok=$(printf '%s' "$out" | "$PYTHON_PARAMIKO" -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d["running"] is True and d["sshx"] is True and d["identities"] == 1 and d["locked"] is False
+      and d["socket"] == sys.argv[1] and isinstance(d["version"], str))' "$SOCK")
+is "agent status --json (option after the command) gives the documented shape" True "$json_ok"
+printf 'pw\n' >"$T/pass"
+cat >"$T/askpass" <<EOS
+#!/bin/sh
+cat "$T/pass"
+EOS
+chmod 755 "$T/askpass"
+SSH_ASKPASS=$T/askpass SSH_ASKPASS_REQUIRE=force DISPLAY=:0 ssh-add -x </dev/null >/dev/null 2>&1
+out=$("$SSHXCTL" agent status)
+if printf '%s\n' "$out" | grep -q "^locked: yes$" && printf '%s\n' "$out" | grep -q "^identities: 1$"; then
+	ok "agent status shows a locked agent as locked, still counting its keys"
+else
+	fail "agent status shows a locked agent as locked, still counting its keys" "got: $out"
+fi
+stop_agent
+
+# OpenSSH's agent does not know status@sshx: sshxctl still answers what it can.
+rm -f "$T/o.sock"
+"$SSH_AGENT_BIN" -D -a "$T/o.sock" >/dev/null 2>&1 &
+opid=$!
+_pids="$_pids $opid"
+_w=0
+while [ ! -S "$T/o.sock" ] && [ "$_w" -lt 50 ]; do sleep 0.1; _w=$((_w + 1)); done
+out=$("$SSHXCTL" -a "$T/o.sock" agent status)
+rc=$?
+if [ "$rc" -eq 0 ] && printf '%s\n' "$out" | grep -q "not agentd" &&
+	printf '%s\n' "$out" | grep -q "^locked: unknown$"; then
+	ok "agent status against OpenSSH's ssh-agent says it is not agentd"
+else
+	fail "agent status against OpenSSH's ssh-agent says it is not agentd" "got exit $rc: $out"
+fi
+stop_pid "$opid"
+
+done_testing

@@ -193,7 +193,7 @@ listen_unix(const char *path)
 		return -1;
 	}
 	umask(old);
-	snprintf(sock_path, sizeof(sock_path), "%s", path);
+	memcpy(sock_path, path, strlen(path) + 1);	/* length checked above */
 	sock_owner = getpid();
 	if (chmod(path, 0600) == -1 || listen(fd, SOMAXCONN) == -1) {
 		sshx_log_error("listen %s: %s", path, strerror(errno));

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -181,6 +182,9 @@ struct sign_job {
 	uint32_t askpass_timeout;
 	char prompt[512];
 	struct sshx_buf *sig;
+	int direct_fd;		/* write the reply from the worker, or -1 */
+	size_t sent;		/* bytes of the framed reply already written */
+	struct sshx_buf *reply;	/* the framed reply when written directly */
 	int r;
 };
 
@@ -285,6 +289,7 @@ static void
 sign_run(struct worker_job *job)
 {
 	struct sign_job *j = (struct sign_job *)job;
+	ssize_t n;
 
 	if (j->confirm && !ask_confirm(j->askpass, j->prompt, j->askpass_timeout)) {
 		j->r = SSHX_ERR_AGENT_FAILURE;
@@ -294,7 +299,26 @@ sign_run(struct worker_job *job)
 		j->r = SSHX_ERR_ALLOC;
 		return;
 	}
-	j->r = sshx_key_sign(j->id->key, j->data, j->dlen, j->flags, j->sig);
+	if ((j->r = sshx_key_sign(j->id->key, j->data, j->dlen, j->flags,
+	    j->sig)) != 0 || j->direct_fd == -1)
+		return;
+	/*
+	 * The connection had nothing queued and reads nothing more until this
+	 * job is done, so the reply can go out from here without waiting for
+	 * the loop to wake up; whatever does not fit is queued by sign_done().
+	 */
+	if ((j->reply = sshx_buf_new()) == NULL ||
+	    sshx_buf_put_u32(j->reply, (uint32_t)(5 + sshx_buf_len(j->sig))) != 0 ||
+	    sshx_buf_put_u8(j->reply, SSH_AGENT_SIGN_RESPONSE) != 0 ||
+	    sshx_buf_put_stringb(j->reply, j->sig) != 0) {
+		sshx_buf_free(j->reply);
+		j->reply = NULL;
+		return;
+	}
+	n = send(j->direct_fd, sshx_buf_ptr(j->reply), sshx_buf_len(j->reply),
+	    MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n > 0)
+		j->sent = (size_t)n;
 }
 
 /* Ends a job's hold on its connection: frees it if it died, or carries on with its input. */
@@ -318,7 +342,15 @@ sign_done(struct worker_job *job)
 	char fp[SSHX_FP_LEN];
 	int r = j->r;
 
-	if (!j->c->dead) {
+	if (!j->c->dead && r == 0 && j->reply != NULL) {
+		/* Written (at least in part) by the worker: queue the rest. */
+		if (sshx_buf_consume(j->reply, j->sent) != 0 ||
+		    sshx_buf_put(j->c->out, sshx_buf_ptr(j->reply),
+		    sshx_buf_len(j->reply)) != 0)
+			j->c->dead = 1;
+		sshx_log_debug("conn %lu: signed with %s", j->c->serial,
+		    fp_of(j->id->key, fp));
+	} else if (!j->c->dead) {
 		if (r == 0 && ((msg = sshx_buf_new()) == NULL ||
 		    (r = sshx_buf_put_u8(msg, SSH_AGENT_SIGN_RESPONSE)) != 0 ||
 		    (r = sshx_buf_put_stringb(msg, j->sig)) != 0))
@@ -339,6 +371,7 @@ sign_done(struct worker_job *job)
 	}
 	sshx_buf_free(msg);
 	sshx_buf_free(j->sig);
+	sshx_buf_free(j->reply);
 	identity_unref(j->id);
 	if (j->data != NULL) {
 		explicit_bzero(j->data, j->dlen);
@@ -398,6 +431,9 @@ process_sign_request(struct agent *ag, struct conn *c, struct sshx_buf *m)
 	j->dlen = dlen;
 	j->flags = flags;
 	j->confirm = id->confirm;
+	/* Only when nothing is queued: replies must leave in order. */
+	j->direct_fd = (sshx_buf_len(c->out) == 0 && worker_threads() > 0) ?
+	    c->fd : -1;
 	if (j->confirm) {
 		if (ag->policy.askpass == NULL) {
 			sshx_log_warn("refusing signature with %s: the key needs "

@@ -41,7 +41,7 @@ struct loop {
 static void
 conn_released(struct conn *c)
 {
-	if (c->fd == -1)
+	if (c->orphan)
 		conn_free(c);
 }
 
@@ -156,7 +156,10 @@ conn_write(struct loop *lp, struct conn *c)
 	dispatch_input(lp->ag, c);
 }
 
-/* Drops dead connections; ones a job still holds are freed when it ends. */
+/*
+ * Drops dead connections. One that a job still holds keeps its descriptor
+ * (a worker may be writing the reply to it) and is freed when the job ends.
+ */
 static void
 reap(struct loop *lp)
 {
@@ -170,9 +173,9 @@ reap(struct loop *lp)
 			continue;
 		}
 		lp->conns[i] = lp->conns[--lp->nconns];
-		close(c->fd);
-		c->fd = -1;
-		if (!c->job)
+		if (c->job)
+			c->orphan = 1;
+		else
 			conn_free(c);
 	}
 }

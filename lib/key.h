@@ -69,13 +69,21 @@ int sshx_key_fingerprint(const struct sshx_key *key, char out[static SSHX_FP_LEN
 
 /*
  * Signs data and appends the SSH signature blob (string alg, string sig) to
- * sig. For RSA, rsa_flags selects SHA-1, SHA-256 or SHA-512 (SSHX_SIG_RSA_*);
- * other key types ignore it. Safe to call from several threads on one key.
+ * sig. For RSA, rsa_flags selects SHA-1, SHA-256 or SHA-512 (SSHX_SIG_RSA_*;
+ * SHA-256 when both SHA-2 bits are set, as OpenSSH); other key types ignore it. Safe to call from several threads on one key.
  */
 int sshx_key_sign(const struct sshx_key *key, const uint8_t *data, size_t dlen,
     unsigned int rsa_flags, struct sshx_buf *sig);
 /*
- * Verifies an SSH signature blob over data; 0 when valid. SHA-1 RSA
+ * Ed25519 messages at least this long are signed with libgcrypt's hash and
+ * curve primitives instead of gcry_pk_sign, whose S-expressions cannot hold
+ * 64 KiB; the signature is the same. Exposed so tests can force either path.
+ */
+extern size_t sshx_key_ed25519_stream_min;
+
+/*
+ * Verifies an SSH signature blob over data; 0 when valid. Ed25519 messages
+ * over 60000 bytes give SSHX_ERR_STRING_TOO_LARGE (a libgcrypt limit). SHA-1 RSA
  * signatures ("ssh-rsa") are accepted only when allow_sha1 is set.
  */
 int sshx_key_verify(const struct sshx_key *key, const uint8_t *sig, size_t siglen,

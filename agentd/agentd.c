@@ -26,9 +26,11 @@
 #include "crypto.h"
 #include "dispatch.h"
 #include "err.h"
+#include "fs.h"
 #include "log.h"
 #include "loop.h"
 #include "settings.h"
+#include "vault.h"
 #include "worker.h"
 
 #define SD_LISTEN_FDS_START	3
@@ -51,7 +53,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: agentd [-cDdks] [-a SOCKET] [-t LIFETIME] [--allow-sha1]\n"
-	    "              [--config PATH] [--keyring PATH] [--db PATH]\n"
+	    "              [--config PATH] [--keyring PATH] [--passphrase-file FILE]\n"
+	    "              [--no-secret-service] [--db PATH]\n"
 	    "  -a SOCKET      listen on SOCKET (default $XDG_RUNTIME_DIR/sshx/agent.sock)\n"
 	    "  -c, -s         print C-shell or Bourne-shell commands when daemonising\n"
 	    "  -D             stay in the foreground\n"
@@ -60,6 +63,9 @@ usage(FILE *f)
 	    "  -t LIFETIME    default lifetime of added keys, in seconds\n"
 	    "  --allow-sha1   sign with SHA-1 \"ssh-rsa\" when a client asks (old servers)\n"
 	    "  --config PATH  configuration file (default $XDG_CONFIG_HOME/sshx/agentd.conf)\n"
+	    "  --keyring PATH the encrypted keyring (default $XDG_DATA_HOME/sshx/keyring)\n"
+	    "  --passphrase-file FILE  unlock the keyring with this file (0600/0400)\n"
+	    "  --no-secret-service     do not ask the Secret Service for the passphrase\n"
 	    "  --version      print the version\n");
 }
 
@@ -332,6 +338,7 @@ find_askpass(void)
 
 enum {
 	OPT_ALLOW_SHA1 = 256, OPT_CONFIG, OPT_KEYRING, OPT_DB, OPT_VERSION,
+	OPT_PASSFILE, OPT_NO_SECRET,
 };
 
 int
@@ -342,6 +349,8 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "keyring", required_argument, NULL, OPT_KEYRING },
 		{ "db", required_argument, NULL, OPT_DB },
+		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
+		{ "no-secret-service", no_argument, NULL, OPT_NO_SECRET },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -350,8 +359,10 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	sigset_t block, unblock;
 	char dir[PATH_MAX], path[PATH_MAX], cfgpath[PATH_MAX], err[512];
-	const char *sockarg = NULL, *config = NULL, *xdg;
-	int ch, foreground = 0, debug = 0, csh = -1, do_kill = 0;
+	const char *sockarg = NULL, *config = NULL, *xdg, *keyring = NULL;
+	const char *passfile = NULL;
+	char krpath[PATH_MAX];
+	int ch, foreground = 0, debug = 0, csh = -1, do_kill = 0, no_secret = 0;
 	int allow_sha1 = 0, lfd, r, ret = 1;
 	long lifetime = -1, ncpu;
 	char *end;
@@ -394,8 +405,16 @@ main(int argc, char **argv)
 			config = optarg;
 			break;
 		case OPT_KEYRING:
+			keyring = optarg;
+			break;
+		case OPT_PASSFILE:
+			passfile = optarg;
+			break;
+		case OPT_NO_SECRET:
+			no_secret = 1;
+			break;
 		case OPT_DB:
-			/* Accepted now so scripts can pass them; used by the keyring. */
+			/* Accepted so that scripts can pass it; the database comes later. */
 			break;
 		case OPT_VERSION:
 			printf("agentd (sshx) %s\n", PACKAGE_VERSION);
@@ -452,6 +471,19 @@ main(int argc, char **argv)
 		    "secure memory", SSHX_SECMEM_SIZE);
 		goto out;
 	}
+
+	if (keyring == NULL)
+		keyring = getenv("SSHX_KEYRING");
+	if (keyring != NULL && *keyring != '\0')
+		snprintf(krpath, sizeof(krpath), "%s", keyring);
+	else if (sshx_fs_xdg_path("XDG_DATA_HOME", ".local/share",
+	    "sshx/keyring", krpath, sizeof(krpath)) != 0)
+		krpath[0] = '\0';
+	if (krpath[0] != '\0' && vault_open(&ag, krpath, passfile, no_secret) != 0)
+		goto out;
+	if (krpath[0] == '\0')
+		sshx_log_info("no keyring path (HOME unset): serving keys added "
+		    "with ssh-add only");
 
 	if ((lfd = activation_socket()) == -2)
 		goto out;

@@ -9,15 +9,11 @@
 #include <stdint.h>
 
 #include "policy.h"
+#include "vault.h"
 
 struct conn;
 struct idtab;
 
-/* Length of the salted hash kept for the lock passphrase. */
-#define AGENT_LOCK_HASH_LEN	64
-#define AGENT_LOCK_SALT_LEN	16
-/* PBKDF2-SHA512 rounds for the lock passphrase hash (derived on a worker). */
-#define AGENT_LOCK_KDF_ROUNDS	50000
 /* Ceiling of the delay after failed unlocks, in ms. */
 #define AGENT_UNLOCK_DELAY_MAX	10000
 
@@ -27,15 +23,14 @@ struct agent {
 	size_t max_identities;
 	int locked;
 	int lock_pending;			/* a lock or unlock is being derived */
-	uint8_t lock_salt[AGENT_LOCK_SALT_LEN];
-	uint8_t *lock_hash;			/* secure memory, AGENT_LOCK_HASH_LEN */
 	unsigned int unlock_failures;
+	struct vault vault;			/* the keyring, and what a lock sealed */
 	uint64_t next_expiry;			/* earliest identity death, 0 = none */
 };
 
 /* Initialises the agent with default policy; 0 or an error. */
 int agent_init(struct agent *ag);
-/* Wipes every key and the lock hash. */
+/* Wipes every key, the keyring and what a lock sealed. */
 void agent_free(struct agent *ag);
 /* Returns monotonic time in milliseconds. */
 uint64_t agent_now_ms(void);

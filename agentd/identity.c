@@ -32,6 +32,7 @@ identity_unref(struct identity *id)
 		return;
 	sshx_key_free(id->key);
 	free(id->comment);
+	free(id->kr_name);
 	explicit_bzero(id, sizeof(*id));
 	free(id);
 }

@@ -16,6 +16,7 @@ struct identity {
 	char *comment;
 	uint64_t death;		/* monotonic ms when it expires, 0 = never */
 	int confirm;		/* ask through askpass before each use */
+	char *kr_name;		/* name in the keyring, or NULL (added by a client) */
 	unsigned int refs;	/* table + jobs */
 	int removed;		/* no longer in the table */
 };

@@ -22,6 +22,7 @@
 #include "err.h"
 #include "log.h"
 #include "loop.h"
+#include "vault.h"
 #include "worker.h"
 
 /* Bytes read from one connection per wake-up; keeps the loop fair. */
@@ -235,7 +236,7 @@ loop_run(struct agent *ag, const int *listen_fds, size_t nlisten,
 		reap(&lp);
 		timeout = run_timers(&lp);
 		reap(&lp);
-		npfd = nlisten + 1 + lp.nconns;
+		npfd = nlisten + 2 + lp.nconns;
 		free(pfd);
 		free(snap);
 		pfd = calloc(npfd, sizeof(*pfd));
@@ -250,7 +251,9 @@ loop_run(struct agent *ag, const int *listen_fds, size_t nlisten,
 		}
 		pfd[nlisten].fd = efd;
 		pfd[nlisten].events = POLLIN;
-		base = nlisten + 1;
+		pfd[nlisten + 1].fd = ag->vault.inotify_fd;
+		pfd[nlisten + 1].events = POLLIN;
+		base = nlisten + 2;
 		for (n = 0; n < lp.nconns; n++) {
 			struct conn *c = lp.conns[n];
 
@@ -277,6 +280,8 @@ loop_run(struct agent *ag, const int *listen_fds, size_t nlisten,
 		}
 		if (pfd[nlisten].revents & POLLIN)
 			worker_collect();
+		if (pfd[nlisten + 1].revents & POLLIN)
+			vault_watch_event(ag);
 		for (i = 0; i < n; i++) {
 			struct conn *c = snap[i];
 			short rev = pfd[base + i].revents;

@@ -3,6 +3,9 @@
 #define SSHX_CRYPTO_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+struct sshx_buf;
 
 /* Size of the locked secure-memory pool holding private keys. */
 #define SSHX_SECMEM_SIZE	(1024 * 1024)
@@ -11,5 +14,32 @@
 int sshx_crypto_init(size_t secmem);
 /* Compares two buffers in constant time; returns 1 when equal. */
 int sshx_crypto_equal(const void *a, const void *b, size_t len);
+
+/* argon2id cost parameters. */
+struct sshx_argon2_params {
+	uint32_t t_cost;
+	uint32_t m_cost_kib;
+	uint32_t parallelism;
+};
+
+/* Derives outlen bytes from pass and salt with argon2id; out should be secure memory. */
+int sshx_crypto_argon2id(const uint8_t *pass, size_t passlen, const uint8_t *salt,
+    size_t saltlen, const struct sshx_argon2_params *p, uint8_t *out, size_t outlen);
+
+#define SSHX_GCM_NONCE_LEN	12
+#define SSHX_GCM_TAG_LEN	16
+
+/*
+ * Encrypts plain with AES-256-GCM under a 32-byte key, a fresh random nonce
+ * and aad, appending nonce || ciphertext || tag to out.
+ */
+int sshx_crypto_seal(const uint8_t key[static 32], const uint8_t *aad,
+    size_t aadlen, const uint8_t *plain, size_t len, struct sshx_buf *out);
+/*
+ * Reverses sshx_crypto_seal, appending the plaintext to out (which should be
+ * secure); SSHX_ERR_SIGNATURE_INVALID when the key, aad or data do not match.
+ */
+int sshx_crypto_open(const uint8_t key[static 32], const uint8_t *aad,
+    size_t aadlen, const uint8_t *sealed, size_t len, struct sshx_buf *out);
 
 #endif

@@ -39,6 +39,12 @@ static const char *const messages[] = {
 	[30] = "secure memory exhausted",
 	[31] = "invalid or unsupported key constraint",
 	[32] = "connection closed",
+	[33] = "unsafe file permissions or ownership",
+	[34] = "data is corrupt, truncated or has been modified",
+	[35] = "unsupported format version",
+	[36] = "the Secret Service is not available",
+	[37] = "the key file is encrypted",
+	[38] = "locked by another process",
 };
 
 const char *

@@ -36,7 +36,13 @@ enum {
 	SSHX_ERR_SECMEM = -30,
 	SSHX_ERR_CONSTRAINT = -31,
 	SSHX_ERR_EOF = -32,
-	SSHX_ERR_MAX_ = -33	/* one past the last code; keep last */
+	SSHX_ERR_UNSAFE_FILE = -33,	/* permissions, owner, symlink or file type */
+	SSHX_ERR_TAMPERED = -34,	/* corrupt, truncated or modified data */
+	SSHX_ERR_VERSION = -35,		/* a format version this build does not know */
+	SSHX_ERR_NO_SECRET_SERVICE = -36,
+	SSHX_ERR_KEY_ENCRYPTED = -37,	/* a key file protected by a passphrase */
+	SSHX_ERR_BUSY = -38,		/* another process holds the lock */
+	SSHX_ERR_MAX_ = -39	/* one past the last code; keep last */
 };
 
 /* Returns a static, human-readable description of an SSHX_ERR_* code; never NULL. */

@@ -73,8 +73,8 @@ agent_status_main(int argc, char **argv, const struct globals *g)
 	const char *path = g->agent_socket;
 	int r, ret = EXIT_RUNTIME;
 
-	if (argc != 0) {
-		ctl_error("agent status", "unexpected argument \"%s\"", argv[0]);
+	if (argc != 1) {
+		ctl_error("agent status", "unexpected argument \"%s\"", argv[1]);
 		return EXIT_USAGE;
 	}
 	if (path == NULL && (path = getenv("SSH_AUTH_SOCK")) == NULL) {

@@ -14,6 +14,8 @@
 
 static const struct command_group groups[] = {
 	{ "agent", agent_commands, "query and control a running agentd" },
+	{ "key", key_commands, "keys in the encrypted keyring" },
+	{ "keyring", keyring_commands, "the encrypted keyring file and its passphrase" },
 	{ NULL, NULL, NULL },
 };
 
@@ -187,5 +189,6 @@ main(int argc, char **argv)
 		ctl_error("libgcrypt", "cannot initialise");
 		return EXIT_RUNTIME;
 	}
-	return cmd->fn(n - 2, argv + 2, &g);
+	/* The command sees its own name as argv[0], as getopt expects. */
+	return cmd->fn(n - 1, argv + 1, &g);
 }

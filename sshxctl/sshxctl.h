@@ -19,6 +19,8 @@ struct globals {
 	int json;
 };
 
+struct sshx_key;
+
 struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv, const struct globals *g);
@@ -38,6 +40,37 @@ void ctl_error(const char *what, const char *fmt, ...)
 /* Writes s as a JSON string literal (quoted and escaped) to f. */
 void ctl_json_string(FILE *f, const char *s);
 
+struct sshx_buf;
+struct sshx_keyring;
+
+/* Maps an SSHX_ERR_* code to an exit code (DESIGN.md). */
+int ctl_exit_code(int r);
+/* Writes the keyring path (--keyring, $SSHX_KEYRING or the XDG default) to out. */
+int ctl_keyring_path(const struct globals *g, char *out, size_t len);
+/*
+ * Gets the keyring passphrase from --passphrase-file, then the Secret
+ * Service (unless skip_secret), then the terminal; prints why on failure.
+ * Returns 0 or an SSHX_ERR_* code.
+ */
+int ctl_passphrase(const struct globals *g, const char *what,
+    const char *keyring_path, int skip_secret, struct sshx_buf **passp);
+/*
+ * Locks and loads the keyring at path for reading or for an update; prints
+ * errors as "sshxctl: what: why". On success *lockfdp holds the file lock
+ * (release it with sshx_fs_unlock) and the return value is 0; otherwise an
+ * exit code.
+ */
+int ctl_keyring_open(const struct globals *g, const char *what,
+    const char *path, struct sshx_keyring **krp, int *lockfdp);
+/* Saves the keyring; returns 0 or an exit code after printing the error. */
+int ctl_keyring_save(const char *what, struct sshx_keyring *kr, const char *path);
+/* Asks a running agentd (on -a or SSH_AUTH_SOCK) to re-read the keyring; silent when none answers. */
+void ctl_agent_reload(const struct globals *g);
+/* Prints the authorized_keys line of a key: "TYPE BASE64 COMMENT". */
+int ctl_print_public(FILE *f, const struct sshx_key *key, const char *comment);
+
 extern const struct command agent_commands[];
+extern const struct command key_commands[];
+extern const struct command keyring_commands[];
 
 #endif

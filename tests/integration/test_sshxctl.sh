@@ -77,10 +77,10 @@ EOS
 chmod 755 "$T/askpass"
 SSH_ASKPASS=$T/askpass SSH_ASKPASS_REQUIRE=force DISPLAY=:0 ssh-add -x </dev/null >/dev/null 2>&1
 out=$("$SSHXCTL" agent status)
-if printf '%s\n' "$out" | grep -q "^locked: yes$" && printf '%s\n' "$out" | grep -q "^identities: 1$"; then
-	ok "agent status shows a locked agent as locked, still counting its keys"
+if printf '%s\n' "$out" | grep -q "^locked: yes$" && printf '%s\n' "$out" | grep -q "^identities: 0$"; then
+	ok "agent status shows a locked agent as locked, listing no keys (they are sealed)"
 else
-	fail "agent status shows a locked agent as locked, still counting its keys" "got: $out"
+	fail "agent status shows a locked agent as locked, listing no keys (they are sealed)" "got: $out"
 fi
 stop_agent
 

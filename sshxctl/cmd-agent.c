@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "agentc.h"
 #include "buf.h"
 #include "err.h"
+#include "pass.h"
 #include "proto.h"
 #include "sshxctl.h"
 
@@ -126,9 +128,155 @@ agent_status_main(int argc, char **argv, const struct globals *g)
 	return ret;
 }
 
+/* Connects to the agent named by -a or SSH_AUTH_SOCK, printing why not. */
+static int
+connect_agent(const struct globals *g, const char *what, struct sshx_agentc **acp,
+    const char **pathp)
+{
+	const char *path = g->agent_socket;
+	int r;
+
+	*acp = NULL;
+	if (path == NULL && (path = getenv("SSH_AUTH_SOCK")) == NULL) {
+		ctl_error(what, "SSH_AUTH_SOCK is not set and no -a SOCKET was given");
+		return EXIT_USAGE;
+	}
+	*pathp = path;
+	if ((r = sshx_agentc_connect(path, acp)) != 0) {
+		ctl_error(what, "no agent answers at %s: %s", path,
+		    r == SSHX_ERR_CONNECT ? strerror(errno) : sshx_strerror(r));
+		return EXIT_NO;
+	}
+	return 0;
+}
+
+/* Sends LOCK or UNLOCK with the passphrase; returns an exit code. */
+static int
+lock_request(const struct globals *g, const char *what, int unlock,
+    struct sshx_buf *pass)
+{
+	struct sshx_agentc *ac = NULL;
+	struct sshx_buf *req = NULL, *reply = NULL;
+	const char *path;
+	uint8_t type;
+	int r, ret;
+
+	if ((ret = connect_agent(g, what, &ac, &path)) != 0)
+		return ret;
+	ret = EXIT_RUNTIME;
+	if ((req = sshx_buf_new_secure()) == NULL || (reply = sshx_buf_new()) == NULL ||
+	    sshx_buf_put_u8(req, unlock ? SSH_AGENTC_UNLOCK : SSH_AGENTC_LOCK) != 0 ||
+	    sshx_buf_put_stringb(req, pass) != 0)
+		goto out;
+	if ((r = sshx_agentc_request(ac, req, reply)) != 0 ||
+	    (r = sshx_buf_get_u8(reply, &type)) != 0) {
+		ctl_error(what, "%s", sshx_strerror(r));
+		goto out;
+	}
+	if (type != SSH_AGENT_SUCCESS) {
+		ctl_error(what, unlock ? "the agent stays locked: wrong passphrase, "
+		    "or it was not locked" : "the agent refused: it is already locked");
+		ret = EXIT_NO;
+		goto out;
+	}
+	printf("agent at %s %s\n", path, unlock ? "unlocked" : "locked");
+	ret = EXIT_OK;
+ out:
+	sshx_buf_free(req);
+	sshx_buf_free(reply);
+	sshx_agentc_close(ac);
+	return ret;
+}
+
+static int
+agent_lock_main(int argc, char **argv, const struct globals *g)
+{
+	struct sshx_buf *pass = NULL;
+	char why[512] = "";
+	int r, ret;
+
+	if (argc != 1) {
+		ctl_error("agent lock", "unexpected argument \"%s\"", argv[1]);
+		return EXIT_USAGE;
+	}
+	if (g->passphrase_file != NULL)
+		r = sshx_pass_from_file(g->passphrase_file, &pass, why, sizeof(why));
+	else
+		r = sshx_pass_prompt("Lock passphrase: ", 1, &pass, why, sizeof(why));
+	if (r != 0) {
+		ctl_error("agent lock", "%s", why[0] ? why : sshx_strerror(r));
+		return ctl_exit_code(r);
+	}
+	ret = lock_request(g, "agent lock", 0, pass);
+	sshx_buf_free(pass);
+	return ret;
+}
+
+static int
+agent_unlock_main(int argc, char **argv, const struct globals *g)
+{
+	struct sshx_buf *pass = NULL;
+	char path[PATH_MAX];
+	int r, ret;
+
+	if (argc != 1) {
+		ctl_error("agent unlock", "unexpected argument \"%s\"", argv[1]);
+		return EXIT_USAGE;
+	}
+	/* The keyring's passphrase (a started-locked agent) may be remembered. */
+	if ((r = ctl_passphrase(g, "agent unlock", ctl_keyring_path(g, path,
+	    sizeof(path)) == 0 ? path : NULL, 0, &pass)) != 0)
+		return ctl_exit_code(r);
+	ret = lock_request(g, "agent unlock", 1, pass);
+	sshx_buf_free(pass);
+	return ret;
+}
+
+static int
+agent_reload_main(int argc, char **argv, const struct globals *g)
+{
+	struct sshx_agentc *ac = NULL;
+	struct sshx_buf *reply = NULL;
+	const char *path;
+	uint8_t type;
+	int r, ret;
+
+	if (argc != 1) {
+		ctl_error("agent reload", "unexpected argument \"%s\"", argv[1]);
+		return EXIT_USAGE;
+	}
+	if ((ret = connect_agent(g, "agent reload", &ac, &path)) != 0)
+		return ret;
+	ret = EXIT_RUNTIME;
+	if ((reply = sshx_buf_new()) == NULL)
+		goto out;
+	if ((r = sshx_agentc_extension(ac, "reload@sshx", NULL, &type, reply)) != 0) {
+		ctl_error("agent reload", "%s", sshx_strerror(r));
+		goto out;
+	}
+	if (type != SSH_AGENT_SUCCESS) {
+		ctl_error("agent reload", "the agent did not reload: its keyring is "
+		    "locked or absent, or it is not agentd (its log says which)");
+		ret = EXIT_NO;
+		goto out;
+	}
+	printf("agent at %s reloaded its keyring\n", path);
+	ret = EXIT_OK;
+ out:
+	sshx_buf_free(reply);
+	sshx_agentc_close(ac);
+	return ret;
+}
+
 const struct command agent_commands[] = {
 	{ "status", agent_status_main, "[--json]",
 	    "whether an agent answers on SSH_AUTH_SOCK (or -a), how many keys "
 	    "it lists, and whether it is locked" },
+	{ "lock", agent_lock_main, "",
+	    "lock the agent as ssh-add -x does: every key is sealed and wiped" },
+	{ "unlock", agent_unlock_main, "",
+	    "unlock the agent (the lock passphrase, or the keyring's for an "
+	    "agent that started locked)" },
+	{ "reload", agent_reload_main, "", "have agentd re-read its keyring now" },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -82,6 +82,42 @@ if printf '%s\n' "$out" | grep -q "^locked: yes$" && printf '%s\n' "$out" | grep
 else
 	fail "agent status shows a locked agent as locked, listing no keys (they are sealed)" "got: $out"
 fi
+SSH_ASKPASS=$T/askpass SSH_ASKPASS_REQUIRE=force DISPLAY=:0 ssh-add -X </dev/null >/dev/null 2>&1
+
+# agent lock / unlock / reload, passphrases from 0600 files.
+printf 'lock words\n' >"$T/lockpw"
+printf 'not them\n' >"$T/wrongpw"
+chmod 600 "$T/lockpw" "$T/wrongpw"
+check "agent lock locks with a passphrase file" "$SSHXCTL" agent lock --passphrase-file "$T/lockpw"
+if "$SSHXCTL" agent status | grep -q "^locked: yes$" && ! ssh-add -l >/dev/null 2>&1; then
+	ok "after agent lock the agent is locked and lists nothing"
+else
+	fail "after agent lock the agent is locked and lists nothing" "got: $("$SSHXCTL" agent status)"
+fi
+"$SSHXCTL" agent unlock --passphrase-file "$T/wrongpw" >/dev/null 2>"$T/err"
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q "stays locked" "$T/err"; then
+	ok "agent unlock with a wrong passphrase exits 1 and says the agent stays locked"
+else
+	fail "agent unlock with a wrong passphrase exits 1 and says the agent stays locked" "got exit $rc: $(cat "$T/err")"
+fi
+check "agent unlock with the right passphrase unlocks" "$SSHXCTL" agent unlock --passphrase-file "$T/lockpw"
+is "after agent unlock the key is listed again" 1 "$(ssh-add -l 2>/dev/null | grep -c ED25519)"
+chmod 644 "$T/lockpw"
+"$SSHXCTL" agent lock --passphrase-file "$T/lockpw" >/dev/null 2>"$T/err"
+rc=$?
+if [ "$rc" -eq 2 ] && grep -q "chmod 600" "$T/err" && ! grep -q "lock words" "$T/err"; then
+	ok "a group/world-readable passphrase file is refused with how to fix it, and not echoed"
+else
+	fail "a group/world-readable passphrase file is refused with how to fix it, and not echoed" "got exit $rc: $(cat "$T/err")"
+fi
+"$SSHXCTL" agent reload >/dev/null 2>"$T/err"
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q "did not reload" "$T/err"; then
+	ok "agent reload without a keyring exits 1 and says why"
+else
+	fail "agent reload without a keyring exits 1 and says why" "got exit $rc: $(cat "$T/err")"
+fi
 stop_agent
 
 # OpenSSH's agent does not know status@sshx: sshxctl still answers what it can.

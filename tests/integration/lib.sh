@@ -212,7 +212,21 @@ start_agent() {
 	install -d -m 700 "$T/xdg/run"
 	env XDG_CONFIG_HOME="$T/xdg/config" XDG_DATA_HOME="$T/xdg/data" XDG_RUNTIME_DIR="$T/xdg/run" \
 		"$@" "$AGENTD" -D -a "$SOCK" >>"$T/agent.log" 2>&1 &
-	AGENT_PID=$!
+	_wait_agent_started $!
+}
+
+# Starts agentd on $SOCK with extra options, in the caller's environment (isolate it first with
+# isolate_home), and waits until it answers (a locked agent answers too):
+# start_agent_with [AGENTD-OPTIONS...], e.g. start_agent_with --keyring "$KR" --no-secret-service.
+start_agent_with() {
+	rm -f "$SOCK"
+	"$AGENTD" -D -a "$SOCK" "$@" >>"$T/agent.log" 2>&1 &
+	_wait_agent_started $!
+}
+
+# Records the agent started as PID, exports SSH_AUTH_SOCK=$SOCK and waits until it answers.
+_wait_agent_started() {
+	AGENT_PID=$1
 	_pids="$_pids $AGENT_PID"
 	SSH_AUTH_SOCK=$SOCK
 	export SSH_AUTH_SOCK
@@ -441,4 +455,89 @@ run_py() {
 		_bad=1
 	fi
 	[ "$_bad" -eq 0 ] || dump_logs
+}
+
+# ---------------------------------------------------------------- keyrings
+
+# Points HOME, the XDG base directories and XDG_RUNTIME_DIR into $T and drops the caller's
+# D-Bus session and sshx settings, so that no real keyring, Secret Service or configuration is
+# read or written.  Call after setup_tmpdir.
+isolate_home() {
+	HOME=$T/home
+	XDG_DATA_HOME=$T/home/.local/share
+	XDG_CONFIG_HOME=$T/home/.config
+	XDG_CACHE_HOME=$T/home/.cache
+	XDG_RUNTIME_DIR=$T/run
+	export HOME XDG_DATA_HOME XDG_CONFIG_HOME XDG_CACHE_HOME XDG_RUNTIME_DIR
+	unset DBUS_SESSION_BUS_ADDRESS SSHX_KEYRING SSHX_DB GNOME_KEYRING_CONTROL SECRET_SERVICE_BUS_NAME
+	mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
+	install -d -m 700 "$XDG_RUNTIME_DIR"
+}
+
+# Writes a passphrase file (no trailing newline, mode 0600): pass_file PATH PASSPHRASE.
+pass_file() {
+	(umask 077 && printf '%s' "$2" >"$1")
+	chmod 600 "$1"
+}
+
+# Runs CMD with SSH_ASKPASS answering the contents of FILE and no terminal, as ssh-add -x / -X
+# need it: askpass_run FILE CMD [ARGS...].
+askpass_run() {
+	_apf=$1
+	shift
+	if [ ! -x "$T/askpass-file" ]; then
+		# shellcheck disable=SC2016
+		printf '#!/bin/sh\nexec cat "$SSHX_ASKPASS_FILE"\n' >"$T/askpass-file"
+		chmod 700 "$T/askpass-file"
+	fi
+	env SSH_ASKPASS="$T/askpass-file" SSHX_ASKPASS_FILE="$_apf" SSH_ASKPASS_REQUIRE=force \
+		DISPLAY=:0 "$@" </dev/null
+}
+
+# Prints the SHA256 fingerprint of a public key file, as ssh-keygen -lf prints it.
+fp_of() {
+	ssh-keygen -lf "$1" | cut -d' ' -f2
+}
+
+# Prints the agent's fingerprints (ssh-add -l), sorted, one a line; nothing when it has none.
+agent_fps() {
+	ssh-add -l 2>/dev/null | grep '^[0-9]' | cut -d' ' -f2 | sort
+}
+
+# Polls CMD every 0.1 s until it exits 0, for at most TENTHS tenths of a second; prints how many
+# milliseconds that took on success: wait_until TENTHS CMD [ARGS...].
+wait_until() {
+	_wn=$1
+	shift
+	_wt0=$(now_ms)
+	_wi=0
+	while :; do
+		if "$@" >/dev/null 2>&1; then
+			echo $(($(now_ms) - _wt0))
+			return 0
+		fi
+		[ "$_wi" -lt "$_wn" ] || return 1
+		sleep 0.1
+		_wi=$((_wi + 1))
+	done
+}
+
+# Turns "ok - DESC" / "not ok - DESC" lines from FILE into numbered TAP points (other lines
+# become diagnostics), as run_py does for a script's output: relay_points FILE.  Returns 1 when
+# a point failed or none was relayed.
+relay_points() {
+	_rb=$_tap_n
+	_rbad=0
+	while IFS= read -r _line || [ -n "$_line" ]; do
+		case $_line in
+		"ok - "*) ok "${_line#ok - }" ;;
+		"not ok - "*)
+			fail_nolog "${_line#not ok - }"
+			_rbad=1
+			;;
+		"#"*) printf '%s\n' "$_line" ;;
+		*) printf '# %s\n' "$_line" ;;
+		esac
+	done <"$1"
+	[ "$_tap_n" -gt "$_rb" ] && [ "$_rbad" -eq 0 ]
 }

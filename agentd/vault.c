@@ -69,6 +69,7 @@ vault_open(struct agent *ag, const char *path, const char *passfile,
 	int r;
 
 	ag->vault.inotify_fd = -1;
+	ag->vault.no_secret = no_secret;
 	if ((ag->vault.path = strdup(path)) == NULL)
 		return SSHX_ERR_ALLOC;
 	watch_dir(ag);
@@ -229,6 +230,39 @@ vault_sync(struct agent *ag)
 	}
 }
 
+/*
+ * The passphrase was changed (sshxctl keyring passwd): the cached key no
+ * longer opens the file. Try the Secret Service, which passwd updates; else
+ * let go of the keyring (its keys stay served) so that sshxctl agent unlock
+ * or ssh-add -X with the new passphrase opens it again.
+ */
+static int
+reopen_changed(struct agent *ag, struct sshx_keyring **nkrp)
+{
+	struct sshx_buf *pass = NULL;
+	char why[512] = "";
+	int r = SSHX_ERR_NOT_FOUND;
+
+	if (!ag->vault.no_secret &&
+	    (r = sshx_secret_lookup(ag->vault.path, SSHX_SECRET_TIMEOUT_MS,
+	    &pass, why, sizeof(why))) == 0) {
+		r = sshx_keyring_load(ag->vault.path, sshx_buf_ptr(pass),
+		    sshx_buf_len(pass), nkrp, why, sizeof(why));
+		sshx_buf_free(pass);
+		if (r == 0) {
+			sshx_log_info("keyring %s has a new passphrase; reopened "
+			    "with the Secret Service's", ag->vault.path);
+			return 0;
+		}
+	}
+	sshx_log_warn("keyring %s has a new passphrase: its current keys stay "
+	    "served; give the new one with sshxctl agent unlock or ssh-add -X "
+	    "to follow further changes", ag->vault.path);
+	sshx_keyring_free(ag->vault.kr);
+	ag->vault.kr = NULL;
+	return SSHX_ERR_BAD_PASSPHRASE;
+}
+
 int
 vault_reload(struct agent *ag)
 {
@@ -239,7 +273,9 @@ vault_reload(struct agent *ag)
 	if (ag->vault.kr == NULL)
 		return vault_needs_unlock(ag) ? SSHX_ERR_LOCKED : SSHX_ERR_NOT_FOUND;
 	if ((r = sshx_keyring_reload(ag->vault.kr, ag->vault.path, &nkr, why,
-	    sizeof(why))) != 0) {
+	    sizeof(why))) == SSHX_ERR_BAD_PASSPHRASE)
+		r = reopen_changed(ag, &nkr);
+	if (r != 0) {
 		sshx_log_warn("keyring %s not reloaded: %s", ag->vault.path,
 		    why[0] ? why : sshx_strerror(r));
 		return r;

@@ -24,6 +24,7 @@ struct vault {
 	size_t sealedlen;
 	uint8_t salt[VAULT_SALT_LEN];	/* of the lock passphrase */
 	int inotify_fd;			/* watches the keyring's directory, or -1 */
+	int no_secret;			/* never ask the Secret Service */
 };
 
 /*

@@ -93,11 +93,15 @@ set_why(char *why, size_t whylen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Sets why and returns SSHX_ERR_TAMPERED, the answer for every damaged file. */
+/*
+ * Sets why and returns SSHX_ERR_TAMPERED, the answer for every damaged file.
+ * A changed length field looks like truncation, so every message says first
+ * that the file is corrupt or was modified, then what was seen.
+ */
 static int
 tampered(char *why, size_t whylen, const char *what)
 {
-	set_why(why, whylen, "%s", what);
+	set_why(why, whylen, "keyring corrupt or modified: %s", what);
 	return SSHX_ERR_TAMPERED;
 }
 
@@ -410,7 +414,8 @@ parse_file(const uint8_t *d, size_t len, struct kr_file *f, char *why,
 	if (len == 0)
 		return tampered(why, whylen, "the keyring file is empty");
 	if (memcmp(d, KR_MAGIC, len < KR_MAGIC_LEN ? len : KR_MAGIC_LEN) != 0)
-		return tampered(why, whylen, "not an sshx keyring");
+		return tampered(why, whylen, "not an sshx keyring (or its header "
+		    "was modified)");
 	if (len < KR_MAGIC_LEN + 4)
 		return tampered(why, whylen, "the keyring file is truncated");
 	if ((b = sshx_buf_from(d, len)) == NULL)

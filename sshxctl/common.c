@@ -42,6 +42,8 @@ ctl_exit_code(int r)
 	case SSHX_ERR_KEY_INVALID:
 	case SSHX_ERR_KEY_TOO_SMALL:
 	case SSHX_ERR_EXISTS:
+	case SSHX_ERR_TAMPERED:
+	case SSHX_ERR_VERSION:
 		return EXIT_USAGE;
 	default:
 		return EXIT_RUNTIME;

@@ -30,7 +30,7 @@
 
 #define SSH_KEYGEN	"/usr/bin/ssh-keygen"
 #define TEST_RSA_BITS	2048
-#define KEY_TIMEOUT	60
+#define KEY_TIMEOUT	120
 
 /* Fails unless expr returns 0. */
 #define ck_ok(expr) do {						\

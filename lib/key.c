@@ -823,25 +823,23 @@ read_private_ecdsa(struct sshx_buf *b, struct sshx_key *k)
 	return 0;
 }
 
-/* Reads an RSA agent body: mpint n, e, d, iqmp, p, q. */
+/*
+ * Sets an RSA key from big-endian n, e, d, p and q (v/l indexed in that
+ * order); the public values in ordinary memory, the private ones secure.
+ */
 static int
-read_private_rsa(struct sshx_buf *b, struct sshx_key *k)
+rsa_set_from_bytes(struct sshx_key *k, const uint8_t *const v[static 5],
+    const size_t l[static 5])
 {
-	const uint8_t *v[6];
-	size_t l[6];
 	gcry_mpi_t n = NULL, e = NULL, d = NULL, p = NULL, q = NULL;
-	int i, r = SSHX_ERR_INTERNAL;
+	int r;
 
-	for (i = 0; i < 6; i++)
-		if ((r = sshx_buf_get_bignum2_bytes_direct(b, &v[i], &l[i])) != 0)
-			goto out;
-	/* v[3] is the client's iqmp: recomputed, never used. */
 	if ((r = mpi_from_public(v[0], l[0], &n)) != 0 ||
 	    (r = mpi_from_public(v[1], l[1], &e)) != 0 ||
 	    (r = rsa_set_public(k, e, n)) != 0 ||
 	    (r = mpi_from_secret(v[2], l[2], &d)) != 0 ||
-	    (r = mpi_from_secret(v[4], l[4], &p)) != 0 ||
-	    (r = mpi_from_secret(v[5], l[5], &q)) != 0 ||
+	    (r = mpi_from_secret(v[3], l[3], &p)) != 0 ||
+	    (r = mpi_from_secret(v[4], l[4], &q)) != 0 ||
 	    (r = rsa_set_private(k, n, e, d, p, q)) != 0)
 		goto out;
 	r = 0;
@@ -852,6 +850,25 @@ read_private_rsa(struct sshx_buf *b, struct sshx_key *k)
 	gcry_mpi_release(e);
 	gcry_mpi_release(n);
 	return r;
+}
+
+/* Reads an RSA agent body: mpint n, e, d, iqmp, p, q. */
+static int
+read_private_rsa(struct sshx_buf *b, struct sshx_key *k)
+{
+	const uint8_t *v[6];
+	size_t l[6];
+	int i, r;
+
+	for (i = 0; i < 6; i++)
+		if ((r = sshx_buf_get_bignum2_bytes_direct(b, &v[i], &l[i])) != 0)
+			return r;
+	/* v[3] is the client's iqmp: recomputed, never used. */
+	v[3] = v[4];
+	l[3] = l[4];
+	v[4] = v[5];
+	l[4] = l[5];
+	return rsa_set_from_bytes(k, v, l);
 }
 
 int
@@ -1070,30 +1087,14 @@ generate_rsa(struct sshx_key *k, const uint8_t *s, size_t slen)
 	static const char names[5][2] = { "n", "e", "d", "p", "q" };
 	const uint8_t *v[5];
 	size_t l[5];
-	gcry_mpi_t n = NULL, e = NULL, d = NULL, p = NULL, q = NULL;
-	int i, r = SSHX_ERR_INTERNAL;
+	int i, r;
 
 	for (i = 0; i < 5; i++) {
 		if ((r = canon_find_private(s, slen, names[i], &v[i], &l[i])) != 0)
-			goto out;
+			return r;
 		strip_zeros(&v[i], &l[i]);
 	}
-	if ((r = mpi_from_public(v[0], l[0], &n)) != 0 ||
-	    (r = mpi_from_public(v[1], l[1], &e)) != 0 ||
-	    (r = rsa_set_public(k, e, n)) != 0 ||
-	    (r = mpi_from_secret(v[2], l[2], &d)) != 0 ||
-	    (r = mpi_from_secret(v[3], l[3], &p)) != 0 ||
-	    (r = mpi_from_secret(v[4], l[4], &q)) != 0 ||
-	    (r = rsa_set_private(k, n, e, d, p, q)) != 0)
-		goto out;
-	r = 0;
- out:
-	gcry_mpi_release(q);
-	gcry_mpi_release(p);
-	gcry_mpi_release(d);
-	gcry_mpi_release(e);
-	gcry_mpi_release(n);
-	return r;
+	return rsa_set_from_bytes(k, v, l);
 }
 
 int

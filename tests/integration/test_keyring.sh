@@ -333,6 +333,22 @@ is "ssh-add -X with the keyring passphrase lists every key of the keyring" \
 	"0 $(cat "$T/expected.fps")" "$rc $(agent_fps)"
 is "agent status says not locked after ssh-add -X" no "$(agent_status_locked)"
 
+# The same with sshxctl agent unlock (the keyring's passphrase from a file).
+stop_agent
+start_agent_with --keyring "$KR" --no-secret-service
+"$SSHXCTL" --keyring "$KR" agent unlock --passphrase-file "$T/wrong" >"$T/x.out" 2>&1
+rc=$?
+if [ "$rc" -eq 1 ] && [ -z "$(agent_fps)" ]; then
+	ok "sshxctl agent unlock with a wrong keyring passphrase exits 1, nothing listed"
+else
+	fail "sshxctl agent unlock with a wrong keyring passphrase exits 1, nothing listed" \
+		"got exit $rc: $(cat "$T/x.out"); list: $(agent_fps)"
+fi
+"$SSHXCTL" --keyring "$KR" agent unlock --passphrase-file "$T/pass" >"$T/x.out" 2>&1
+rc=$?
+is "sshxctl agent unlock with the keyring passphrase lists every key of the keyring" \
+	"0 $(cat "$T/expected.fps")" "$rc $(agent_fps)"
+
 # ---------------------------------------------------------------- ssh-add -x / -X seal everything
 
 gen_keys ed25519 rsa3072

@@ -102,18 +102,18 @@ ctl_keyring_open(const struct globals *g, const char *what, const char *path,
 
 	*krp = NULL;
 	*lockfdp = -1;
+	/* Before taking the lock: a missing keyring must leave no lock file behind. */
+	if (access(path, F_OK) == -1 && errno == ENOENT) {
+		ctl_error(what, "no keyring at %s (create one with sshxctl "
+		    "keyring init)", path);
+		return EXIT_NO;
+	}
 	if ((r = sshx_fs_lock(path, KEYRING_LOCK_TIMEOUT_MS, &fd)) != 0) {
 		if (r == SSHX_ERR_BUSY)
 			ctl_error(what, "%s is locked by another command", path);
 		else
 			ctl_error(what, "cannot lock %s: %s", path, sshx_strerror(r));
 		return ctl_exit_code(r);
-	}
-	if (access(path, F_OK) == -1 && errno == ENOENT) {
-		ctl_error(what, "no keyring at %s (create one with sshxctl "
-		    "keyring init)", path);
-		sshx_fs_unlock(fd);
-		return EXIT_NO;
 	}
 	if ((r = ctl_passphrase(g, what, path, 0, &pass)) != 0) {
 		sshx_fs_unlock(fd);

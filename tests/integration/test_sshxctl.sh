@@ -34,6 +34,15 @@ else
 	fail "--help after a command explains it" "got: $("$SSHXCTL" agent status --help)"
 fi
 
+# A keyring that does not exist: "not found", and nothing created in its place.
+"$SSHXCTL" --keyring "$T/none/keyring" key list >/dev/null 2>"$T/err"
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q "no keyring at $T/none/keyring" "$T/err" && [ ! -e "$T/none" ]; then
+	ok "key list on a missing keyring exits 1, says so, and creates nothing"
+else
+	fail "key list on a missing keyring exits 1, says so, and creates nothing" "got exit $rc: $(cat "$T/err")"
+fi
+
 # No agent at all.
 env -u SSH_AUTH_SOCK "$SSHXCTL" agent status >/dev/null 2>"$T/err"
 rc=$?

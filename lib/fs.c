@@ -289,6 +289,16 @@ sshx_fs_write_atomic(const char *path, const void *data, size_t len,
 	}
 	if ((r = dir_check(dfd, dir, why, whylen)) != 0)
 		goto out;
+	/*
+	 * Writers in one directory take turns (the lock goes with dfd), so two
+	 * of ours replacing the same file cannot fail each other's final check.
+	 */
+	while (flock(dfd, LOCK_EX) == -1) {
+		if (errno != EINTR) {
+			r = sys_why(why, whylen, "cannot lock directory %s", dir);
+			goto out;
+		}
+	}
 	if (fstatat(dfd, base, &old, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISLNK(old.st_mode)) {
 			why_set(why, whylen, "%s is a symlink; refusing to "

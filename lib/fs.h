@@ -25,6 +25,7 @@ struct sshx_buf;
  * result (regular file, owned by us, the mode asked for, one link). Refuses a
  * symlink or a non-regular file at path, and a parent directory that is
  * group/world writable (without the sticky bit) or not owned by us or root.
+ * Concurrent writers in one directory are serialised by an flock on it.
  * With SSHX_FS_KEEP_BACKUP the file being replaced is kept as path.bak
  * (itself replaced atomically). On failure path is unchanged, no temporary
  * file is left, and why (if not NULL) says what went wrong.

@@ -16,6 +16,7 @@
 
 #include <gcrypt.h>
 
+#include "b64.h"
 #include "buf.h"
 #include "crypto.h"
 #include "err.h"
@@ -1224,46 +1225,23 @@ sshx_key_has_private(const struct sshx_key *key)
 	return key != NULL && key->priv != NULL;
 }
 
-/* Encodes len bytes as base64 without '=' padding into out, NUL-terminated. */
-static void
-base64_nopad(const uint8_t *in, size_t len, char *out)
+void
+sshx_key_fingerprint_blob(const uint8_t *blob, size_t len, char out[static SSHX_FP_LEN])
 {
-	static const char alphabet[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	uint32_t v;
-	size_t i;
+	uint8_t digest[32];
 
-	for (i = 0; i + 3 <= len; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		*out++ = alphabet[(v >> 18) & 0x3f];
-		*out++ = alphabet[(v >> 12) & 0x3f];
-		*out++ = alphabet[(v >> 6) & 0x3f];
-		*out++ = alphabet[v & 0x3f];
-	}
-	if (len - i == 1) {
-		v = (uint32_t)in[i] << 16;
-		*out++ = alphabet[(v >> 18) & 0x3f];
-		*out++ = alphabet[(v >> 12) & 0x3f];
-	} else if (len - i == 2) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		*out++ = alphabet[(v >> 18) & 0x3f];
-		*out++ = alphabet[(v >> 12) & 0x3f];
-		*out++ = alphabet[(v >> 6) & 0x3f];
-	}
-	*out = '\0';
+	gcry_md_hash_buffer(GCRY_MD_SHA256, digest, blob, len);
+	memcpy(out, "SHA256:", 7);
+	(void)sshx_b64_encode_raw(digest, sizeof(digest), out + 7, 0);
 }
 
 int
 sshx_key_fingerprint(const struct sshx_key *key, char out[static SSHX_FP_LEN])
 {
-	uint8_t digest[32];
-
 	out[0] = '\0';
 	if (key == NULL || key->blob == NULL)
 		return SSHX_ERR_INVALID_ARGUMENT;
-	gcry_md_hash_buffer(GCRY_MD_SHA256, digest, key->blob, key->bloblen);
-	memcpy(out, "SHA256:", 7);
-	base64_nopad(digest, sizeof(digest), out + 7);
+	sshx_key_fingerprint_blob(key->blob, key->bloblen, out);
 	return 0;
 }
 

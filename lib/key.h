@@ -66,6 +66,8 @@ unsigned int sshx_key_bits(const struct sshx_key *key);
 int sshx_key_has_private(const struct sshx_key *key);
 /* Writes "SHA256:<base64 without padding>" of the public blob, as ssh-keygen -l prints it. */
 int sshx_key_fingerprint(const struct sshx_key *key, char out[static SSHX_FP_LEN]);
+/* The same for a public key blob that need not be parsed (any type). */
+void sshx_key_fingerprint_blob(const uint8_t *blob, size_t len, char out[static SSHX_FP_LEN]);
 
 /*
  * Signs data and appends the SSH signature blob (string alg, string sig) to

@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,9 @@ static const struct command_group groups[] = {
 	{ "agent", agent_commands, "query and control a running agentd" },
 	{ "key", key_commands, "keys in the encrypted keyring" },
 	{ "keyring", keyring_commands, "the encrypted keyring file and its passphrase" },
+	{ "hosts", hosts_commands, "pinned host keys in the database" },
+	{ "known-hosts", known_hosts_commands, "known_hosts files made from the pinned keys" },
+	{ "perms", perms_commands, "permissions of keys, known_hosts files and directories" },
 	{ NULL, NULL, NULL },
 };
 
@@ -138,6 +143,8 @@ main(int argc, char **argv)
 	struct globals g = { 0 };
 	int n;
 
+	/* Files are written with explicit modes; anything else we create stays private. */
+	umask(077);
 	if (getenv("SSHX_DB") != NULL)
 		g.db = getenv("SSHX_DB");
 	if (getenv("SSHX_KEYRING") != NULL)

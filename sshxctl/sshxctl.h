@@ -2,6 +2,7 @@
 #ifndef SSHXCTL_H
 #define SSHXCTL_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 /* Exit codes (DESIGN.md). */
@@ -69,8 +70,47 @@ void ctl_agent_reload(const struct globals *g);
 /* Prints the authorized_keys line of a key: "TYPE BASE64 COMMENT". */
 int ctl_print_public(FILE *f, const struct sshx_key *key, const char *comment);
 
+/* ---- the host database (hostdb.c) ---- */
+
+struct sshx_store;
+struct sshx_kh_host;
+struct sshx_kh_hasher;
+
+/* Writes the database path (--db, $SSHX_DB or the XDG default) to out. */
+int ctl_db_path(const struct globals *g, char *out, size_t len);
+/*
+ * Opens the host database (creating it when create is set), its path written
+ * to path; prints errors. *createdp (may be NULL) tells whether this call
+ * made the file. Returns 0 or an exit code.
+ */
+int ctl_store_open(const struct globals *g, const char *what, int create,
+    struct sshx_store **sp, char *path, size_t pathlen, int *createdp);
+/* Removes a database file (and its -wal/-shm) that a failed command created. */
+void ctl_store_discard_new(const char *path);
+/* Prints a database error and returns its exit code. */
+int ctl_store_error(const char *what, struct sshx_store *s, int r);
+/* Appends an audit row for an sshxctl change; returns 0 or an SSHX_ERR_* code. */
+int ctl_audit(struct sshx_store *s, const char *action, const char *host,
+    const char *fingerprint, const char *detail);
+/* Checks a --host / list PATTERN given on the command line; prints why and returns -1 when bad. */
+int ctl_host_filter_check(const char *what, const char *pattern);
+/*
+ * Returns 1 when a host matches a filter pattern (NULL matches everything):
+ * "[pattern]:port" matches that port, a pattern without brackets any port; a
+ * hashed host matches only a literal host name whose hash it is.
+ */
+int ctl_host_filter_match(struct sshx_kh_hasher *hs, const char *pattern,
+    const char *name, int port, int hashed);
+/* Finds a host by name and port, or among hashed hosts; 0, SSHX_ERR_NOT_FOUND or an error. */
+int ctl_resolve_host(struct sshx_store *s, const struct sshx_kh_host *h, int64_t *idp);
+/* Formats seconds since the epoch as UTC ISO 8601. */
+const char *ctl_iso_time(int64_t t, char out[static 32]);
+
 extern const struct command agent_commands[];
 extern const struct command key_commands[];
 extern const struct command keyring_commands[];
+extern const struct command hosts_commands[];
+extern const struct command known_hosts_commands[];
+extern const struct command perms_commands[];
 
 #endif

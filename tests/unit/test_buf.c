@@ -1,4 +1,4 @@
-/* Unit tests of lib/buf.c and lib/err.c: the wire buffer and the error strings. */
+/* Unit tests of lib/buf.c, lib/b64.c and lib/err.c: the wire buffer, base64 and the error strings. */
 #include "config.h"
 
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <check.h>
 #include <gcrypt.h>
 
+#include "b64.h"
 #include "buf.h"
 #include "err.h"
 #include "tap.h"
@@ -795,6 +796,87 @@ START_TEST(test_strerror_unknown_outside_range)
 }
 END_TEST
 
+
+/* ---- Base64 ---- */
+
+/* RFC 4648 section 10 vectors. */
+static const struct {
+	const char *plain, *padded, *unpadded;
+} b64_vectors[] = {
+	{ "", "", "" },
+	{ "f", "Zg==", "Zg" },
+	{ "fo", "Zm8=", "Zm8" },
+	{ "foo", "Zm9v", "Zm9v" },
+	{ "foob", "Zm9vYg==", "Zm9vYg" },
+	{ "fooba", "Zm9vYmE=", "Zm9vYmE" },
+	{ "foobar", "Zm9vYmFy", "Zm9vYmFy" },
+};
+
+START_TEST(test_b64_rfc4648_vectors)
+{
+	const char *plain = b64_vectors[_i].plain;
+	size_t len = strlen(plain), got;
+	char out[SSHX_B64_SIZE(6)];
+	uint8_t dec[8];
+	struct sshx_buf *b = sshx_buf_new();
+
+	ck_assert_uint_eq(sshx_b64_encode_raw((const uint8_t *)plain, len, out, 1),
+	    strlen(b64_vectors[_i].padded));
+	ck_assert_str_eq(out, b64_vectors[_i].padded);
+	ck_assert_uint_eq(sshx_b64_encode_raw((const uint8_t *)plain, len, out, 0),
+	    strlen(b64_vectors[_i].unpadded));
+	ck_assert_str_eq(out, b64_vectors[_i].unpadded);
+	ck_ok(sshx_b64_encode((const uint8_t *)plain, len, b));
+	ck_assert_uint_eq(sshx_buf_len(b), strlen(b64_vectors[_i].padded));
+	ck_assert_mem_eq(sshx_buf_ptr(b), b64_vectors[_i].padded, sshx_buf_len(b));
+	ck_ok(sshx_b64_decode_raw(b64_vectors[_i].padded,
+	    strlen(b64_vectors[_i].padded), dec, sizeof(dec), &got));
+	ck_assert_uint_eq(got, len);
+	ck_assert_mem_eq(dec, plain, len);
+	sshx_buf_reset(b);
+	ck_ok(sshx_b64_decode(b64_vectors[_i].padded, strlen(b64_vectors[_i].padded), b));
+	ck_assert_uint_eq(sshx_buf_len(b), len);
+	ck_assert_mem_eq(sshx_buf_ptr(b), plain, len);
+	sshx_buf_free(b);
+}
+END_TEST
+
+START_TEST(test_b64_strict_decoding)
+{
+	static const char *const bad[] = {
+		"Zg", "Zg=", "Zh==", "Zm9=", "Z===", "Zg==Zg==", "Zm 9v", "Zm9v\n",
+		"Zm-v", "=Zm9", "Zm9v====",
+	};
+	struct sshx_buf *b = sshx_buf_new();
+	uint8_t dec[16];
+	size_t i, got = 99;
+
+	ck_ok(sshx_buf_put(b, "keep", 4));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(sshx_b64_decode_raw(bad[i], strlen(bad[i]), dec,
+		    sizeof(dec), &got), SSHX_ERR_INVALID_FORMAT);
+		ck_assert_uint_eq(got, 0);
+		ck_assert_int_eq(sshx_b64_decode(bad[i], strlen(bad[i]), b),
+		    SSHX_ERR_INVALID_FORMAT);
+		/* A refused decode leaves what the buffer held before. */
+		ck_assert_uint_eq(sshx_buf_len(b), 4);
+	}
+	sshx_buf_free(b);
+}
+END_TEST
+
+START_TEST(test_b64_decode_raw_checks_room)
+{
+	uint8_t dec[5];
+	size_t got;
+
+	ck_assert_int_eq(sshx_b64_decode_raw("Zm9vYmFy", 8, dec, sizeof(dec), &got),
+	    SSHX_ERR_NO_BUFFER_SPACE);
+	ck_ok(sshx_b64_decode_raw("Zm9vYmE=", 8, dec, sizeof(dec), &got));
+	ck_assert_uint_eq(got, 5);
+}
+END_TEST
+
 /* ---- Suite ---- */
 
 /* Adds a TCase with one test, or a loop test over [0, n). */
@@ -842,6 +924,10 @@ buf_suite(void)
 	add(s, "reset empties and allows reuse", test_reset_empties_and_allows_reuse, 0);
 	add(s, "NULL values refused, outputs optional",
 	    test_null_values_refused_and_outputs_optional, 0);
+	add(s, "base64 RFC 4648 vectors", test_b64_rfc4648_vectors,
+	    (int)(sizeof(b64_vectors) / sizeof(b64_vectors[0])));
+	add(s, "base64 strict decoding", test_b64_strict_decoding, 0);
+	add(s, "base64 raw decode checks room", test_b64_decode_raw_checks_room, 0);
 	add(s, "strerror distinct for every code", test_strerror_distinct_for_every_code, 0);
 	add(s, "strerror unknown outside range", test_strerror_unknown_outside_range, 0);
 	return s;

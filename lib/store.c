@@ -742,6 +742,14 @@ sshx_store_begin(struct sshx_store *s)
 }
 
 int
+sshx_store_set_busy_timeout(struct sshx_store *s, int ms)
+{
+	if (s == NULL || ms < 0)
+		return SSHX_ERR_INVALID_ARGUMENT;
+	return sqlite3_busy_timeout(s->db, ms) == SQLITE_OK ? 0 : SSHX_ERR_INTERNAL;
+}
+
+int
 sshx_store_commit(struct sshx_store *s)
 {
 	int r;

@@ -53,6 +53,8 @@ int sshx_store_schema_version(void);
  * to the busy timeout; SSHX_ERR_BUSY when they do not finish in time.
  */
 int sshx_store_begin(struct sshx_store *s);
+/* Sets how long this connection waits for other writers (10 s by default); 0 or an error. */
+int sshx_store_set_busy_timeout(struct sshx_store *s, int ms);
 /* Commits; returns 0 or an error (the transaction is then rolled back). */
 int sshx_store_commit(struct sshx_store *s);
 /* Rolls back an open transaction; harmless without one. */

@@ -458,8 +458,12 @@ hosts_verify_main(int argc, char **argv, const struct globals *g)
 	else
 		v = VERDICT_PINNED;
 	sshx_store_rollback(s);
-	/* Best effort: a busy database must not turn a good answer into a failure. */
-	if (v == VERDICT_PINNED && sshx_store_begin(s) == 0 &&
+	/*
+	 * Best effort, waiting briefly: a busy database (a long import) must
+	 * neither delay nor turn a good answer into a failure.
+	 */
+	if (v == VERDICT_PINNED && sshx_store_set_busy_timeout(s, 200) == 0 &&
+	    sshx_store_begin(s) == 0 &&
 	    (sshx_store_touch_key(s, lk.same_id, (int64_t)time(NULL)) != 0 ||
 	    sshx_store_commit(s) != 0))
 		sshx_store_rollback(s);

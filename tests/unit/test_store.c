@@ -1390,6 +1390,53 @@ START_TEST(test_begin_waits_for_another_writer)
 }
 END_TEST
 
+START_TEST(test_short_busy_timeout_gives_busy)
+{
+	struct sshx_store *s;
+	int p[2], q[2], status;
+	int64_t h;
+	pid_t pid;
+	char c;
+
+	sshx_store_close(store_open(SSHX_STORE_CREATE));
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(pipe(q), 0);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		struct sshx_store *cs = NULL;
+
+		close(p[0]);
+		close(q[1]);
+		if (sshx_store_open(dbpath, 0, &cs, NULL, 0) != 0 ||
+		    sshx_store_begin(cs) != 0 ||
+		    sshx_store_add_host(cs, "held.example", 22, 0, &h) != 0)
+			_exit(1);
+		if (write(p[1], "x", 1) != 1)
+			_exit(2);
+		/* Hold the write lock until the parent has seen BUSY. */
+		if (read(q[0], &c, 1) != 1)
+			_exit(3);
+		sshx_store_rollback(cs);
+		sshx_store_close(cs);
+		_exit(0);
+	}
+	close(p[1]);
+	close(q[0]);
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	close(p[0]);
+	s = store_open(0);
+	ck_ok(sshx_store_set_busy_timeout(s, 50));
+	ck_assert_int_eq(sshx_store_begin(s), SSHX_ERR_BUSY);
+	ck_assert_int_eq(sshx_store_set_busy_timeout(s, -1), SSHX_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(write(q[1], "x", 1), 1);
+	close(q[1]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "expected the holding writer to exit 0, got status %d", status);
+	sshx_store_close(s);
+}
+END_TEST
+
 /* ---- Suite ---- */
 
 static void
@@ -1451,6 +1498,7 @@ store_suite(void)
 	add(s, "concurrent writers lose nothing", test_concurrent_writers_lose_nothing);
 	add(s, "concurrent creation migrates once", test_concurrent_creation_migrates_once);
 	add(s, "begin waits for another writer", test_begin_waits_for_another_writer);
+	add(s, "a short busy timeout gives BUSY", test_short_busy_timeout_gives_busy);
 	return s;
 }
 

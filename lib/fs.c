@@ -253,114 +253,202 @@ backup_keep(int dfd, const char *base, const struct stat *old, const char *path,
 	return r;
 }
 
-int
-sshx_fs_write_atomic(const char *path, const void *data, size_t len,
-    mode_t mode, int flags, char *why, size_t whylen)
-{
-	struct stat old, tst, st;
-	char *dir = NULL, *tmp = NULL, *btmp = NULL;
-	const char *base;
+struct sshx_fs_atomic {
+	char *path;		/* as given, for messages */
+	char *dir;
+	const char *base;	/* inside path */
+	char *tmp, *btmp;	/* temporary names in dir */
 	size_t namesz;
-	int r = SSHX_ERR_INTERNAL, dfd = -1, fd = -1, have_old = 0, made = 0, e;
+	int dfd, fd;
+	int made;		/* tmp exists and must go on failure */
+	int have_old;
+	struct stat old;
+	mode_t mode;
+	int flags;
+};
 
+/* Closes and removes everything a writer holds; keeps errno. */
+static void
+atomic_free(struct sshx_fs_atomic *w)
+{
+	int e = errno;
+
+	if (w == NULL)
+		return;
+	if (w->fd != -1)
+		(void)close(w->fd);
+	if (w->made)
+		(void)unlinkat(w->dfd, w->tmp, 0);
+	if (w->dfd != -1)
+		(void)close(w->dfd);	/* releases the directory lock */
+	free(w->btmp);
+	free(w->tmp);
+	free(w->dir);
+	free(w->path);
+	free(w);
+	errno = e;
+}
+
+int
+sshx_fs_atomic_begin(const char *path, mode_t mode, int flags,
+    struct sshx_fs_atomic **wp, char *why, size_t whylen)
+{
+	struct sshx_fs_atomic *w = NULL;
+	int r = SSHX_ERR_INTERNAL;
+
+	if (wp != NULL)
+		*wp = NULL;
 	if (why != NULL && whylen != 0)
 		*why = '\0';
-	if ((data == NULL && len != 0) || (mode & ~(mode_t)07777) != 0 ||
+	if (wp == NULL || (mode & ~(mode_t)07777) != 0 ||
 	    (flags & ~SSHX_FS_KEEP_BACKUP) != 0) {
 		why_set(why, whylen, "invalid arguments for writing a file");
 		return SSHX_ERR_INVALID_ARGUMENT;
 	}
-	if ((r = path_split(path, &dir, &base)) != 0) {
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		why_set(why, whylen, "cannot write %s: out of memory", path == NULL ?
+		    "(null)" : path);
+		return SSHX_ERR_ALLOC;
+	}
+	w->dfd = w->fd = -1;
+	w->mode = mode;
+	w->flags = flags;
+	if (path == NULL || (w->path = strdup(path)) == NULL ||
+	    (r = path_split(w->path, &w->dir, &w->base)) != 0) {
+		if (path != NULL && w->path == NULL)
+			r = SSHX_ERR_ALLOC;
 		why_set(why, whylen, "cannot write %s: %s", path == NULL ?
 		    "(null)" : path, r == SSHX_ERR_ALLOC ? "out of memory" :
 		    "not a file name");
+		if (r == 0)
+			r = SSHX_ERR_INVALID_ARGUMENT;
 		goto out;
 	}
-	namesz = strlen(base) + TMP_SUFFIX_LEN + 3;	/* '.' base '.' suffix NUL */
-	if ((tmp = malloc(namesz)) == NULL || (btmp = malloc(namesz)) == NULL) {
+	w->namesz = strlen(w->base) + TMP_SUFFIX_LEN + 3;	/* '.' base '.' suffix NUL */
+	if ((w->tmp = malloc(w->namesz)) == NULL ||
+	    (w->btmp = malloc(w->namesz)) == NULL) {
 		why_set(why, whylen, "cannot write %s: out of memory", path);
 		r = SSHX_ERR_ALLOC;
 		goto out;
 	}
 	/* Ancestors may be symlinks (/tmp -> /private/tmp); only the last component must not be. */
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		r = sys_why(why, whylen, "cannot open directory %s", dir);
+	if ((w->dfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		r = sys_why(why, whylen, "cannot open directory %s", w->dir);
 		goto out;
 	}
-	if ((r = dir_check(dfd, dir, why, whylen)) != 0)
+	if ((r = dir_check(w->dfd, w->dir, why, whylen)) != 0)
 		goto out;
 	/*
 	 * Writers in one directory take turns (the lock goes with dfd), so two
 	 * of ours replacing the same file cannot fail each other's final check.
 	 */
-	while (flock(dfd, LOCK_EX) == -1) {
+	while (flock(w->dfd, LOCK_EX) == -1) {
 		if (errno != EINTR) {
-			r = sys_why(why, whylen, "cannot lock directory %s", dir);
+			r = sys_why(why, whylen, "cannot lock directory %s", w->dir);
 			goto out;
 		}
 	}
-	if (fstatat(dfd, base, &old, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (S_ISLNK(old.st_mode)) {
+	if (fstatat(w->dfd, w->base, &w->old, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISLNK(w->old.st_mode)) {
 			why_set(why, whylen, "%s is a symlink; refusing to "
 			    "write through it", path);
 			r = SSHX_ERR_UNSAFE_FILE;
 			goto out;
 		}
-		if (!S_ISREG(old.st_mode)) {
+		if (!S_ISREG(w->old.st_mode)) {
 			why_set(why, whylen, "%s is not a regular file; "
 			    "refusing to replace it", path);
 			r = SSHX_ERR_UNSAFE_FILE;
 			goto out;
 		}
-		have_old = 1;
+		w->have_old = 1;
 	} else if (errno != ENOENT) {
 		r = sys_why(why, whylen, "cannot stat %s", path);
 		goto out;
 	}
-
-	if (tmp_make(dfd, base, tmp, namesz, &fd) == -1) {
-		r = sys_why(why, whylen, "cannot create a temporary file in %s", dir);
+	if (tmp_make(w->dfd, w->base, w->tmp, w->namesz, &w->fd) == -1) {
+		r = sys_why(why, whylen, "cannot create a temporary file in %s", w->dir);
 		goto out;
 	}
-	made = 1;
+	w->made = 1;
 	/* Explicit, so that the umask can neither widen nor narrow what was asked for. */
-	if (fchmod(fd, mode) == -1) {
+	if (fchmod(w->fd, mode) == -1) {
 		r = sys_why(why, whylen, "cannot set the mode of %s", path);
 		goto out;
 	}
-	if (write_all(fd, data, len) == -1 || fsync(fd) == -1 ||
-	    fstat(fd, &tst) == -1) {
-		r = sys_why(why, whylen, "cannot write %s", path);
+	*wp = w;
+	w = NULL;	/* transferred */
+	r = 0;
+ out:
+	atomic_free(w);
+	return r;
+}
+
+int
+sshx_fs_atomic_write(struct sshx_fs_atomic *w, const void *data, size_t len,
+    char *why, size_t whylen)
+{
+	if (w == NULL || w->fd == -1 || (data == NULL && len != 0)) {
+		why_set(why, whylen, "invalid arguments for writing a file");
+		return SSHX_ERR_INVALID_ARGUMENT;
+	}
+	if (write_all(w->fd, data, len) == -1)
+		return sys_why(why, whylen, "cannot write %s", w->path);
+	return 0;
+}
+
+void
+sshx_fs_atomic_abort(struct sshx_fs_atomic *w)
+{
+	atomic_free(w);
+}
+
+int
+sshx_fs_atomic_commit(struct sshx_fs_atomic *w, char *why, size_t whylen)
+{
+	struct stat tst, st;
+	int r = SSHX_ERR_INTERNAL, e;
+
+	if (why != NULL && whylen != 0)
+		*why = '\0';
+	if (w == NULL || w->fd == -1) {
+		why_set(why, whylen, "invalid arguments for writing a file");
+		atomic_free(w);
+		return SSHX_ERR_INVALID_ARGUMENT;
+	}
+	if (fsync(w->fd) == -1 || fstat(w->fd, &tst) == -1) {
+		r = sys_why(why, whylen, "cannot write %s", w->path);
 		goto out;
 	}
-	e = close(fd);
-	fd = -1;
+	e = close(w->fd);
+	w->fd = -1;
 	if (e == -1) {	/* delayed write errors (NFS, quotas) show up here */
-		r = sys_why(why, whylen, "cannot write %s", path);
+		r = sys_why(why, whylen, "cannot write %s", w->path);
 		goto out;
 	}
-	if ((flags & SSHX_FS_KEEP_BACKUP) != 0 && have_old &&
-	    (r = backup_keep(dfd, base, &old, path, btmp, namesz, why, whylen)) != 0)
+	if ((w->flags & SSHX_FS_KEEP_BACKUP) != 0 && w->have_old &&
+	    (r = backup_keep(w->dfd, w->base, &w->old, w->path, w->btmp, w->namesz,
+	    why, whylen)) != 0)
 		goto out;
-	if (renameat(dfd, tmp, dfd, base) == -1) {
-		r = sys_why(why, whylen, "cannot rename a temporary file to %s", path);
+	if (renameat(w->dfd, w->tmp, w->dfd, w->base) == -1) {
+		r = sys_why(why, whylen, "cannot rename a temporary file to %s", w->path);
 		goto out;
 	}
-	made = 0;
+	w->made = 0;
 	/* From here on path holds the new contents; a failure is reported, not undone. */
-	if (fsync(dfd) == -1) {
-		r = sys_why(why, whylen, "cannot sync directory %s", dir);
+	if (fsync(w->dfd) == -1) {
+		r = sys_why(why, whylen, "cannot sync directory %s", w->dir);
 		goto out;
 	}
-	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-		r = sys_why(why, whylen, "cannot check %s after writing it", path);
+	if (fstatat(w->dfd, w->base, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		r = sys_why(why, whylen, "cannot check %s after writing it", w->path);
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_dev != tst.st_dev ||
 	    st.st_ino != tst.st_ino || st.st_uid != geteuid() ||
-	    (st.st_mode & 07777) != mode || st.st_nlink != 1) {
+	    (st.st_mode & 07777) != w->mode || st.st_nlink != 1) {
 		why_set(why, whylen, "%s is not as written (owner uid %lu, mode "
-		    "%04o, %lu links); something else is changing it", path,
+		    "%04o, %lu links); something else is changing it", w->path,
 		    (unsigned long)st.st_uid, (unsigned int)(st.st_mode & 07777),
 		    (unsigned long)st.st_nlink);
 		r = SSHX_ERR_UNSAFE_FILE;
@@ -368,18 +456,28 @@ sshx_fs_write_atomic(const char *path, const void *data, size_t len,
 	}
 	r = 0;
  out:
-	e = errno;
-	if (fd != -1)
-		(void)close(fd);
-	if (made)
-		(void)unlinkat(dfd, tmp, 0);
-	if (dfd != -1)
-		(void)close(dfd);
-	free(btmp);
-	free(tmp);
-	free(dir);
-	errno = e;
+	atomic_free(w);
 	return r;
+}
+
+int
+sshx_fs_write_atomic(const char *path, const void *data, size_t len,
+    mode_t mode, int flags, char *why, size_t whylen)
+{
+	struct sshx_fs_atomic *w = NULL;
+	int r;
+
+	if (data == NULL && len != 0) {
+		why_set(why, whylen, "invalid arguments for writing a file");
+		return SSHX_ERR_INVALID_ARGUMENT;
+	}
+	if ((r = sshx_fs_atomic_begin(path, mode, flags, &w, why, whylen)) != 0)
+		return r;
+	if ((r = sshx_fs_atomic_write(w, data, len, why, whylen)) != 0) {
+		sshx_fs_atomic_abort(w);
+		return r;
+	}
+	return sshx_fs_atomic_commit(w, why, whylen);
 }
 
 /* Maps a failed open of path to an error code and a reason. */

@@ -35,6 +35,21 @@ int sshx_fs_write_atomic(const char *path, const void *data, size_t len,
     mode_t mode, int flags, char *why, size_t whylen);
 
 /*
+ * The same write in steps, for contents made piece by piece (a large
+ * export): begin does every check and creates the temporary file (holding
+ * the directory's lock until commit or abort), write appends, commit does
+ * the rest of sshx_fs_write_atomic. commit and abort free the writer; after
+ * abort, or a failed begin, write or commit, path is as it was.
+ */
+struct sshx_fs_atomic;
+int sshx_fs_atomic_begin(const char *path, mode_t mode, int flags,
+    struct sshx_fs_atomic **wp, char *why, size_t whylen);
+int sshx_fs_atomic_write(struct sshx_fs_atomic *w, const void *data, size_t len,
+    char *why, size_t whylen);
+int sshx_fs_atomic_commit(struct sshx_fs_atomic *w, char *why, size_t whylen);
+void sshx_fs_atomic_abort(struct sshx_fs_atomic *w);
+
+/*
  * Reads the whole regular file at path (no symlink followed at the last
  * component) into a new buffer in *bufp. Files larger than max give
  * SSHX_ERR_LIMIT. With SSHX_FS_PRIVATE, a file not owned by the effective

@@ -17,8 +17,14 @@
 #include "kh.h"
 #include "kh-int.h"
 
+/* Longest derivation key whose keyed state is kept between calls. */
+#define DERIVE_KEY_MAX	64
+
 struct sshx_kh_hasher {
-	gcry_md_hd_t md;	/* HMAC-SHA1, re-keyed for every name */
+	gcry_md_hd_t md;	/* HMAC-SHA1, re-keyed for every name (the salt) */
+	gcry_md_hd_t derive;	/* HMAC-SHA1 under the derivation key, keyed once */
+	uint8_t derive_key[DERIVE_KEY_MAX];
+	size_t derive_keylen;	/* 0: not keyed yet */
 };
 
 /* Writes "name" for port 22 and "[name]:port" otherwise, with its length. */
@@ -150,6 +156,11 @@ sshx_kh_hasher_new(void)
 		free(hs);
 		return NULL;
 	}
+	if (gcry_md_open(&hs->derive, GCRY_MD_SHA1, GCRY_MD_FLAG_HMAC) != 0) {
+		gcry_md_close(hs->md);
+		free(hs);
+		return NULL;
+	}
 	return hs;
 }
 
@@ -160,6 +171,8 @@ sshx_kh_hasher_free(struct sshx_kh_hasher *hs)
 		return;
 	/* libgcrypt wipes the HMAC pads when it closes the handle. */
 	gcry_md_close(hs->md);
+	gcry_md_close(hs->derive);
+	explicit_bzero(hs->derive_key, sizeof(hs->derive_key));
 	free(hs);
 }
 
@@ -222,12 +235,30 @@ sshx_kh_derive_salt(struct sshx_kh_hasher *hs, const uint8_t *key, size_t keylen
 	size_t hlen;
 	int r;
 
+	const unsigned char *mac;
+
 	memset(salt, 0, SSHX_KH_SALT_LEN);
 	if (key == NULL || keylen == 0)
 		return SSHX_ERR_INVALID_ARGUMENT;
 	if ((r = kh_host_text(name, port, host, &hlen)) != 0)
 		return r;
-	return hmac_sha1(hs, key, keylen, host, hlen, salt);
+	if (hs == NULL || keylen > DERIVE_KEY_MAX)
+		return hmac_sha1(hs, key, keylen, host, hlen, salt);
+	/* The key is the same for a whole export: key the handle once, then only reset it. */
+	if (hs->derive_keylen != keylen ||
+	    !sshx_crypto_equal(hs->derive_key, key, keylen)) {
+		hs->derive_keylen = 0;
+		if (gcry_md_setkey(hs->derive, key, keylen) != 0)
+			return SSHX_ERR_CRYPTO;
+		memcpy(hs->derive_key, key, keylen);
+		hs->derive_keylen = keylen;
+	}
+	gcry_md_reset(hs->derive);
+	gcry_md_write(hs->derive, host, hlen);
+	if ((mac = gcry_md_read(hs->derive, GCRY_MD_SHA1)) == NULL)
+		return SSHX_ERR_CRYPTO;
+	memcpy(salt, mac, SSHX_KH_SALT_LEN);
+	return 0;
 }
 
 int

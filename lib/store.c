@@ -72,24 +72,24 @@ enum stmt_id {
 
 /*
  * The columns key_from_row reads, in its order. "hashed" is read as port 0,
- * which the hosts CHECK makes equivalent, so that the hosts side is served
- * by the (name, port) index alone.
+ * which the hosts CHECK makes equivalent.
  */
 #define KEY_COLUMNS \
-	"SELECT k.id, h.id, h.name, h.port, h.port = 0, k.type, k.blob, " \
+	"SELECT k.id, k.host_id, k.name, k.port, k.port = 0, k.type, k.blob, " \
 	"k.fingerprint, k.state, k.source, k.added, k.last_verified "
 /*
- * Hosts drive the loop (CROSS JOIN fixes the join order), walked by their
- * (name, port) index; each host's keys come in order from host_keys_by_host.
- * Neither needs a sort, so a million keys stream. Name order is export
- * order because hashed names begin with '|' and add_host keeps every plain
- * name below '|' in its first byte: plain hosts by name and port come
- * first, then the hashed ones by name (their port is always 0).
+ * host_keys is clustered on exactly this order, so listings stream in one
+ * sequential scan without a sort. Name order is export order because hashed
+ * names begin with '|' and add_host keeps every plain name below '|' in its
+ * first byte: plain hosts by name and port come first, then the hashed ones
+ * by name (their port is always 0).
  */
-#define KEY_FROM_HOSTS \
-	"FROM hosts AS h CROSS JOIN host_keys AS k ON k.host_id = h.id "
 #define KEY_ORDER \
-	"ORDER BY h.name, h.port, k.type_rank, k.added, k.id"
+	"ORDER BY k.name, k.port, k.type_rank, k.added, k.id"
+/* The keys of the host whose hosts.id is ?1, through the clustering key. */
+#define KEYS_OF_HOST \
+	"FROM hosts AS h CROSS JOIN host_keys AS k " \
+	"ON k.name = h.name AND k.port = h.port WHERE h.id = ?1 "
 #define HASHED_FIRST	'|'
 
 static const char *const stmt_sql[ST_COUNT_] = {
@@ -105,33 +105,31 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name, port) DO NOTHING",
 	[ST_HOST_REMOVE] = "DELETE FROM hosts WHERE id = ?1",
 	[ST_HOST_REMOVE_EMPTY] = "DELETE FROM hosts WHERE id = ?1 AND "
-	    "NOT EXISTS (SELECT 1 FROM host_keys WHERE host_id = ?1)",
-	[ST_KEY_SAME] = "SELECT id, state FROM host_keys "
-	    "WHERE host_id = ?1 AND blob = ?2",
-	[ST_KEY_OTHER] = "SELECT id, fingerprint FROM host_keys "
-	    "WHERE host_id = ?1 AND type = ?2 AND state = 'pinned' AND blob <> ?3 "
-	    "ORDER BY type_rank, added, id LIMIT 1",
-	[ST_KEY_ADD] = "INSERT INTO host_keys (host_id, type, type_rank, blob, "
-	    "fingerprint, state, source, added) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	    "NOT EXISTS (SELECT 1 FROM host_keys AS k "
+	    "WHERE k.name = hosts.name AND k.port = hosts.port)",
+	[ST_KEY_SAME] = "SELECT k.id, k.state " KEYS_OF_HOST "AND k.blob = ?2",
+	[ST_KEY_OTHER] = "SELECT k.id, k.fingerprint " KEYS_OF_HOST
+	    "AND k.type = ?2 AND k.state = 'pinned' AND k.blob <> ?3 "
+	    "ORDER BY k.type_rank, k.added, k.id LIMIT 1",
+	/* A key's id: one more than the largest, found through its index. */
+	[ST_KEY_ADD] = "INSERT INTO host_keys (name, port, type_rank, added, id, "
+	    "host_id, type, blob, fingerprint, state, source) "
+	    "SELECT h.name, h.port, ?3, ?8, "
+	    "(SELECT ifnull(max(id), 0) + 1 FROM host_keys), h.id, ?2, ?4, ?5, "
+	    "?6, ?7 FROM hosts AS h WHERE h.id = ?1",
 	[ST_KEY_STATE] = "UPDATE host_keys SET state = ?2 WHERE id = ?1",
 	[ST_KEY_HOST] = "SELECT host_id FROM host_keys WHERE id = ?1",
 	[ST_KEY_REMOVE] = "DELETE FROM host_keys WHERE id = ?1",
 	[ST_KEY_TOUCH] = "UPDATE host_keys SET last_verified = ?2 WHERE id = ?1",
-	[ST_KEYS_ALL] = KEY_COLUMNS KEY_FROM_HOSTS KEY_ORDER,
-	[ST_KEYS_HOST] = KEY_COLUMNS KEY_FROM_HOSTS "WHERE h.id = ?1 "
+	[ST_KEYS_ALL] = KEY_COLUMNS "FROM host_keys AS k " KEY_ORDER,
+	[ST_KEYS_HOST] = KEY_COLUMNS KEYS_OF_HOST
 	    "ORDER BY k.type_rank, k.added, k.id",
-	/*
-	 * The hashed names are the tail of the name index, from '|' on. The
-	 * unary + keeps port = 0 a filter: as an index term it makes SQLite
-	 * sort each host's keys again.
-	 */
-	[ST_KEYS_HASHED] = KEY_COLUMNS KEY_FROM_HOSTS "WHERE h.name >= '|' "
-	    "AND +h.port = 0 " KEY_ORDER,
-	/* Keys drive this one, through host_keys_by_fingerprint; the few matches are sorted. */
-	[ST_KEYS_FP] = KEY_COLUMNS
-	    "FROM host_keys AS k CROSS JOIN hosts AS h ON h.id = k.host_id "
-	    "WHERE k.fingerprint = ?1 " KEY_ORDER,
+	/* The hashed names are the tail of the clustering key, from '|' on. */
+	[ST_KEYS_HASHED] = KEY_COLUMNS "FROM host_keys AS k WHERE k.name >= '|' "
+	    KEY_ORDER,
+	/* Through host_keys_by_fingerprint; the few matches are sorted. */
+	[ST_KEYS_FP] = KEY_COLUMNS "FROM host_keys AS k WHERE k.fingerprint = ?1 "
+	    KEY_ORDER,
 	[ST_PAT_ADD] = "INSERT INTO patterns (marker, pattern, type, blob, "
 	    "fingerprint, source, added) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_PAT_REMOVE] = "DELETE FROM patterns WHERE marker = ?1 AND pattern = ?2",
@@ -1022,6 +1020,25 @@ sshx_store_add_key(struct sshx_store *s, int64_t host_id, const char *type,
 	if (s == NULL || type == NULL || blob == NULL || bloblen == 0 ||
 	    fingerprint == NULL || sname == NULL || source == NULL)
 		return SSHX_ERR_INVALID_ARGUMENT;
+	/* One blob per host: the clustering key cannot say so, this check does. */
+	if ((r = stmt_get(s, ST_KEY_SAME, &st)) != 0)
+		goto out;
+	if ((rc = sqlite3_bind_int64(st, 1, host_id)) != SQLITE_OK ||
+	    (rc = bind_blob(st, 2, blob, bloblen)) != SQLITE_OK) {
+		r = map_rc(rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	stmt_put(s, ST_KEY_SAME, st);
+	st = NULL;
+	if (rc == SQLITE_ROW) {
+		r = SSHX_ERR_EXISTS;
+		goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		r = map_rc(rc);
+		goto out;
+	}
 	if ((r = stmt_get(s, ST_KEY_ADD, &st)) != 0)
 		goto out;
 	if ((rc = sqlite3_bind_int64(st, 1, host_id)) != SQLITE_OK ||
@@ -1036,7 +1053,7 @@ sshx_store_add_key(struct sshx_store *s, int64_t host_id, const char *type,
 		goto out;
 	}
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+	if (rc == SQLITE_DONE && sqlite3_changes(s->db) == 0)
 		r = SSHX_ERR_NOT_FOUND;		/* no such host */
 	else
 		r = rc == SQLITE_DONE ? 0 : map_rc(rc);

@@ -21,21 +21,27 @@ CREATE TABLE hosts (
 );
 
 -- Keys of a host. A key is pinned (trusted for the host) or revoked (refused
--- for the host even when another source offers it).
+-- for the host even when another source offers it). The table is clustered
+-- in export order (host name, port, type rank, age): a known_hosts export or
+-- a listing of a million keys is one sequential scan, whatever order the
+-- keys were imported in. The host's name and port are repeated here for
+-- that; host_id is the same host's hosts.id, for callers that hold it.
 CREATE TABLE host_keys (
-	id		INTEGER PRIMARY KEY,
-	host_id		INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
-	type		TEXT NOT NULL,
+	name		TEXT NOT NULL,
+	port		INTEGER NOT NULL,
 	type_rank	INTEGER NOT NULL,	-- export order: ed25519, ecdsa, rsa, dss
+	added		INTEGER NOT NULL,
+	id		INTEGER NOT NULL UNIQUE,	-- a key's stable handle
+	host_id		INTEGER NOT NULL,
+	type		TEXT NOT NULL,
 	blob		BLOB NOT NULL,
 	fingerprint	TEXT NOT NULL,		-- SHA256:... of blob
 	state		TEXT NOT NULL CHECK (state IN ('pinned', 'revoked')),
-	source		TEXT NOT NULL,		-- "add", "import:PATH", "keyscan:PATH", ...
-	added		INTEGER NOT NULL,
+	source		TEXT NOT NULL,		-- "add", "known_hosts:PATH", "keyscan:PATH", ...
 	last_verified	INTEGER,		-- NULL: never verified
-	UNIQUE (host_id, blob)
-);
-CREATE INDEX host_keys_by_host ON host_keys (host_id, type_rank, added, id);
+	PRIMARY KEY (name, port, type_rank, added, id),
+	FOREIGN KEY (name, port) REFERENCES hosts (name, port) ON DELETE CASCADE
+) WITHOUT ROWID;
 CREATE INDEX host_keys_by_fingerprint ON host_keys (fingerprint);
 
 -- Marker lines whose host field is a pattern: @cert-authority entries, and

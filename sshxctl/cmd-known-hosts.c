@@ -24,7 +24,10 @@
 /* Most --host options. */
 #define HOST_FILTERS_MAX	64
 
-/* A growing output buffer; the file is written in one piece at the end. */
+/* Bytes gathered before they go to the file in one write. */
+#define OUT_CHUNK	(4U * 1024 * 1024)
+
+/* Output gathered in chunks and streamed to the file's temporary copy. */
 struct out {
 	char *p;
 	size_t len, cap;
@@ -45,7 +48,7 @@ out_add(struct out *o, const void *data, size_t len)
 		return;
 	}
 	if (o->len + len > o->cap) {
-		for (cap = o->cap == 0 ? 1024 * 1024 : o->cap; cap < o->len + len;
+		for (cap = o->cap == 0 ? OUT_CHUNK + 4096 : o->cap; cap < o->len + len;
 		    cap *= 2)
 			;
 		if ((np = realloc(o->p, cap)) == NULL) {
@@ -75,6 +78,8 @@ struct export {
 	uint8_t salt_key[SSHX_STORE_HASH_KEY_LEN];
 	struct sshx_buf *b64;
 	struct out o;
+	struct sshx_fs_atomic *w;	/* the file being written */
+	char why[PATH_MAX + 256];	/* why writing it failed */
 	/* the host whose keys are being written */
 	int64_t host_id;
 	unsigned int host_types;	/* bit per type rank already written */
@@ -123,6 +128,7 @@ host_begin(struct export *x, const struct sshx_store_key *k)
 {
 	struct sshx_kh_host h = { .port = k->port, .hashed = k->hashed };
 	uint8_t salt[SSHX_KH_SALT_LEN];
+	size_t n;
 	int r;
 
 	host_done(x);
@@ -130,17 +136,34 @@ host_begin(struct export *x, const struct sshx_store_key *k)
 	x->host_types = 0;
 	x->host_nonrsa = x->host_rsa = 0;
 	x->host_counted = 0;
-	snprintf(h.name, sizeof(h.name), "%s", k->host);
+	if ((n = strnlen(k->host, sizeof(h.name))) == sizeof(h.name))
+		return SSHX_ERR_INVALID_FORMAT;
+	memcpy(h.name, k->host, n + 1);
 	if ((r = sshx_kh_format_host(&h, x->host_text)) != 0)
 		return r;
 	if (!x->hash || k->hashed) {
-		snprintf(x->host_name, sizeof(x->host_name), "%s", x->host_text);
+		memcpy(x->host_name, x->host_text, strlen(x->host_text) + 1);
 		return 0;
 	}
 	if ((r = sshx_kh_derive_salt(x->hs, x->salt_key, sizeof(x->salt_key),
 	    k->host, k->port, salt)) != 0 ||
 	    (r = sshx_kh_hash_host(x->hs, salt, k->host, k->port, x->host_name)) != 0)
 		return r;
+	return 0;
+}
+
+/* Sends what has been gathered to the file. */
+static int
+out_flush(struct export *x)
+{
+	int r;
+
+	if (x->o.len == 0)
+		return 0;
+	if ((r = sshx_fs_atomic_write(x->w, x->o.p, x->o.len, x->why,
+	    sizeof(x->why))) != 0)
+		return r;
+	x->o.len = 0;
 	return 0;
 }
 
@@ -168,7 +191,9 @@ put_line(struct export *x, const char *marker, const char *name, const char *typ
 		x->host_counted = 1;
 		x->hosts++;
 	}
-	return x->o.failed ? SSHX_ERR_ALLOC : 0;
+	if (x->o.failed)
+		return SSHX_ERR_ALLOC;
+	return x->o.len >= OUT_CHUNK ? out_flush(x) : 0;
 }
 
 /* Writes one stored key in the chosen dialect. */
@@ -274,6 +299,7 @@ export_main(int argc, char **argv, const struct globals *g)
 	};
 	struct export x = { .what = "known-hosts export" };
 	struct sshx_store *s = NULL;
+	struct sshx_fs_atomic *w;
 	const char *out_path = NULL;
 	char path[PATH_MAX], why[PATH_MAX + 256] = "", detail[PATH_MAX + 256];
 	mode_t mode = 0600;
@@ -336,6 +362,13 @@ export_main(int argc, char **argv, const struct globals *g)
 	}
 	if ((ret = ctl_store_open(g, x.what, 0, &s, path, sizeof(path), NULL)) != 0)
 		goto out;
+	/* Every check on the target comes before the work: a refusal costs nothing. */
+	if ((r = sshx_fs_atomic_begin(out_path, mode, 0, &x.w, why,
+	    sizeof(why))) != 0) {
+		ctl_error(x.what, "%s", why[0] ? why : sshx_strerror(r));
+		ret = ctl_exit_code(r);
+		goto out;
+	}
 	if ((r = sshx_store_begin_read(s)) != 0 ||
 	    (x.hash && (r = sshx_store_hash_key(s, x.salt_key)) != 0) ||
 	    ((r = sshx_store_foreach_key(s, export_key_cb, &x)) < 0) ||
@@ -347,7 +380,7 @@ export_main(int argc, char **argv, const struct globals *g)
 	sshx_store_rollback(s);
 	host_done(&x);
 	if (x.error != 0) {
-		ctl_error(x.what, "%s", sshx_strerror(x.error));
+		ctl_error(x.what, "%s", x.why[0] ? x.why : sshx_strerror(x.error));
 		ret = ctl_exit_code(x.error);
 		goto out;
 	}
@@ -366,8 +399,16 @@ export_main(int argc, char **argv, const struct globals *g)
 		ret = EXIT_NO;
 		goto out;
 	}
-	if ((r = sshx_fs_write_atomic(out_path, x.o.p, x.o.len, mode, 0, why,
-	    sizeof(why))) != 0) {
+	r = out_flush(&x);
+	w = x.w;
+	x.w = NULL;	/* commit and abort free it */
+	if (r != 0) {
+		sshx_fs_atomic_abort(w);
+		ctl_error(x.what, "%s", x.why[0] ? x.why : sshx_strerror(r));
+		ret = ctl_exit_code(r);
+		goto out;
+	}
+	if ((r = sshx_fs_atomic_commit(w, why, sizeof(why))) != 0) {
 		ctl_error(x.what, "%s", why[0] ? why : sshx_strerror(r));
 		ret = ctl_exit_code(r);
 		goto out;
@@ -397,6 +438,7 @@ export_main(int argc, char **argv, const struct globals *g)
 	ret = EXIT_OK;
  out:
 	explicit_bzero(x.salt_key, sizeof(x.salt_key));
+	sshx_fs_atomic_abort(x.w);	/* nothing written unless committed */
 	if (s != NULL)
 		sshx_store_rollback(s);
 	sshx_store_close(s);

@@ -235,6 +235,54 @@ START_TEST(write_keeps_previous_version_as_bak_and_replaces_it_next_time)
 }
 END_TEST
 
+START_TEST(stepwise_write_joins_the_pieces_and_replaces_atomically)
+{
+	struct sshx_fs_atomic *w = NULL;
+	char p[PATH_MAX];
+
+	put_file(pj(p, "f"), "old", 0644);
+	ASSERT_R(sshx_fs_atomic_begin(p, 0600, 0, &w, why, sizeof(why)), 0);
+	ASSERT_R(sshx_fs_atomic_write(w, "one ", 4, why, sizeof(why)), 0);
+	ASSERT_R(sshx_fs_atomic_write(w, "", 0, why, sizeof(why)), 0);
+	ASSERT_R(sshx_fs_atomic_write(w, "two", 3, why, sizeof(why)), 0);
+	/* Until commit the old file is what readers see. */
+	assert_file(p, "old", 0644);
+	ASSERT_R(sshx_fs_atomic_commit(w, why, sizeof(why)), 0);
+	assert_file(p, "one two", 0600);
+	assert_listing(tdir, "f");
+}
+END_TEST
+
+START_TEST(stepwise_abort_keeps_the_old_file_and_leaves_no_temp)
+{
+	struct sshx_fs_atomic *w = NULL;
+	char p[PATH_MAX];
+
+	put_file(pj(p, "f"), "old", 0600);
+	ASSERT_R(sshx_fs_atomic_begin(p, 0600, 0, &w, why, sizeof(why)), 0);
+	ASSERT_R(sshx_fs_atomic_write(w, "partial", 7, why, sizeof(why)), 0);
+	sshx_fs_atomic_abort(w);
+	assert_file(p, "old", 0600);
+	assert_listing(tdir, "f");
+}
+END_TEST
+
+START_TEST(stepwise_begin_refuses_a_symlink_and_creates_nothing)
+{
+	struct sshx_fs_atomic *w = (struct sshx_fs_atomic *)1;
+	char p[PATH_MAX], t[PATH_MAX];
+
+	put_file(pj(t, "target"), "target", 0600);
+	ck_assert_int_eq(symlink(t, pj(p, "link")), 0);
+	ASSERT_R(sshx_fs_atomic_begin(p, 0600, 0, &w, why, sizeof(why)),
+	    SSHX_ERR_UNSAFE_FILE);
+	ck_assert_ptr_null(w);
+	assert_why_has("symlink");
+	assert_file(t, "target", 0600);
+	assert_listing(tdir, "link target");
+}
+END_TEST
+
 START_TEST(write_refuses_symlink_at_target_and_leaves_its_target_unchanged)
 {
 	char p[PATH_MAX], v[PATH_MAX];
@@ -813,6 +861,9 @@ fs_suite(void)
 	tcase_add_test(w, write_replaces_existing_contents_and_mode);
 	tcase_add_test(w, write_keeps_previous_version_as_bak_and_replaces_it_next_time);
 	tcase_add_test(w, write_refuses_symlink_at_target_and_leaves_its_target_unchanged);
+	tcase_add_test(w, stepwise_write_joins_the_pieces_and_replaces_atomically);
+	tcase_add_test(w, stepwise_abort_keeps_the_old_file_and_leaves_no_temp);
+	tcase_add_test(w, stepwise_begin_refuses_a_symlink_and_creates_nothing);
 	tcase_add_test(w, write_refuses_directory_at_target);
 	tcase_add_test(w, write_refuses_group_writable_parent);
 	tcase_add_test(w, write_refuses_world_writable_parent_without_sticky_bit);

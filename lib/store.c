@@ -246,6 +246,13 @@ marker_parse(const unsigned char *t)
 
 /* ---- statements ---- */
 
+/* A statement of this build that does not prepare: the tables were changed. */
+static int
+prepare_error(int rc)
+{
+	return (rc & 0xff) == SQLITE_ERROR ? SSHX_ERR_TAMPERED : map_rc(rc);
+}
+
 /*
  * Hands out statement id ready for binding. When the connection's copy is
  * still stepping (a callback calling back into the store), a fresh one is
@@ -257,14 +264,24 @@ stmt_get(struct sshx_store *s, enum stmt_id id, sqlite3_stmt **stp)
 	int rc;
 
 	*stp = NULL;
-	if (s->st[id] != NULL && !sqlite3_stmt_busy(s->st[id])) {
+	/* Prepared on first use and kept: a short command pays only for what it runs. */
+	if (s->st[id] == NULL) {
+		if ((rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL)) != SQLITE_OK) {
+			sqlite3_finalize(s->st[id]);
+			s->st[id] = NULL;
+			return prepare_error(rc);
+		}
+	}
+	if (!sqlite3_stmt_busy(s->st[id])) {
 		*stp = s->st[id];
 		return 0;
 	}
+	/* In use by a caller further up (a callback calling back in): a one-off copy. */
 	if ((rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, 0, stp, NULL)) != SQLITE_OK) {
 		sqlite3_finalize(*stp);
 		*stp = NULL;
-		return map_rc(rc);
+		return prepare_error(rc);
 	}
 	return 0;
 }
@@ -637,7 +654,6 @@ sshx_store_open(const char *path, int flags, struct sshx_store **sp,
 	struct sshx_store *s = NULL;
 	struct stat st, again;
 	int64_t version;
-	size_t i;
 	int r, rc;
 
 	if (sp != NULL)
@@ -684,17 +700,6 @@ sshx_store_open(const char *path, int flags, struct sshx_store **sp,
 	if (version < (int64_t)sshx_schema_count &&
 	    (r = migrate(s->db, path, why, whylen)) != 0)
 		goto out;
-	for (i = 0; i < ST_COUNT_; i++) {
-		rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
-		if (rc != SQLITE_OK) {
-			/* A statement of this build that does not fit: tables were changed. */
-			if ((rc & 0xff) == SQLITE_ERROR)
-				rc = SQLITE_CORRUPT;
-			r = db_fail(s->db, rc, path, "cannot prepare a statement", why, whylen);
-			goto out;
-		}
-	}
 	*sp = s;
 	s = NULL;	/* transferred */
 	r = 0;

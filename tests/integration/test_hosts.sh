@@ -293,6 +293,49 @@ expect_refused "removing an unknown host" 1 "is not in the host database" hosts 
 ctl hosts remove --cert-authority "*.corp.example.com"
 is "remove --cert-authority forgets the CA entry" 0 "$RC"
 
+# ---------------------------------------------------------------- export details
+
+mkdir -p "$T/exp"
+chmod 700 "$T/exp"
+ctl hosts add rsaonly.example.com ssh-rsa "$RSA"
+ctl known-hosts export --out "$T/exp/all"
+if [ "$RC" -eq 0 ] && grep -q "rsaonly.example.com has only an ssh-rsa key pinned" "$T/err"; then
+	ok "export warns about a host with only an RSA key pinned"
+else
+	fail "export warns about a host with only an RSA key pinned" "expected exit 0 and the warning" \
+		"got $RC: $(cat "$T/err")"
+fi
+ctl known-hosts export --out "$T/exp/web" --host "web1.*"
+is "--host PATTERN exports only the matching hosts" "[web1.example.com]:2222 ecdsa-sha2-nistp256 $EC" \
+	"$(cat "$T/exp/web")"
+ctl known-hosts export --out "$T/exp/web2" --host "[web1.*]:2222" --host "good1.example.com"
+is "--host is repeatable and takes [PATTERN]:PORT" 1 "$(grep -c '^\[web1.example.com\]:2222 ' "$T/exp/web2")"
+ctl known-hosts export --out "$T/exp/hashed" --host hashed.example.com
+if [ "$RC" -eq 0 ] && grep -q '^|1|' "$T/exp/hashed" && [ "$(wc -l <"$T/exp/hashed")" -eq 1 ]; then
+	ok "--host with a literal name finds a host stored hashed"
+else
+	fail "--host with a literal name finds a host stored hashed" "expected one |1| line" \
+		"got $RC: $(cat "$T/exp/hashed" "$T/err")"
+fi
+ctl known-hosts export --out "$T/exp/none" --host "nothing.example.com"
+if [ "$RC" -eq 1 ] && [ ! -e "$T/exp/none" ] && grep -q "nothing written" "$T/err"; then
+	ok "an export that matches nothing writes nothing and exits 1"
+else
+	fail "an export that matches nothing writes nothing" "expected exit 1, no file" "got $RC: $(cat "$T/err")"
+fi
+is "exported host names (other than hashed ones) are lowercase" "" \
+	"$(cut -d' ' -f1 "$T/exp/all" | grep -v '^|1|' | grep '[A-Z]')"
+is "the export names no host twice for one key type" "" \
+	"$(cut -d' ' -f1,2 "$T/exp/all" | sort | uniq -d)"
+ctl --json known-hosts export --out "$T/exp/all" --format openssh
+if "$PYTHON_PARAMIKO" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["format"]=="openssh" and d["keys"]>0, d' "$T/out"; then
+	ok "known-hosts export --json reports what it wrote"
+else
+	fail "known-hosts export --json" "expected JSON with format and keys" "got: $(cat "$T/out")"
+fi
+is "the audit trail records exports" 2 \
+	"$(sqlite3 "$DB" "SELECT count(*) FROM audit WHERE action = 'known-hosts.export' AND detail LIKE '%/exp/all %'")"
+
 # ---------------------------------------------------------------- the database file itself
 
 cp "$DB" "$T/db.copy"

@@ -8,6 +8,13 @@
  * work and leaves, and the helper frees the shared, reference-counted call
  * state itself when it finishes.  Nothing here unlocks a collection, creates
  * one or starts a service by D-Bus activation, so no call raises a prompt.
+ *
+ * libsecret is not linked: it is loaded with dlopen() by the first call that
+ * needs it, so that programs which never reach the Secret Service do not pay
+ * for loading and relocating it and GIO, GObject and GLib when they start.
+ * The headers still give the types, constants and prototypes; every function
+ * is called through the table sshx_secret_lib.  Without the library, every call says
+ * why and fails as when there is no Secret Service.
  */
 #include "config.h"
 
@@ -15,6 +22,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +35,7 @@
 #include "buf.h"
 #include "err.h"
 #include "secret.h"
+#include "secret-dl.h"
 
 /* Writes a one-line explanation into why (which may be NULL). */
 static void __attribute__((format(printf, 3, 4)))
@@ -133,11 +142,11 @@ call_free(struct secret_call *c)
 	pthread_cond_destroy(&c->cond);
 	free(c->path);
 	if (c->pass != NULL)
-		secret_value_unref(c->pass);
+		sshx_secret_lib.secret_value_unref(c->pass);
 	if (c->found != NULL)
-		secret_value_unref(c->found);
+		sshx_secret_lib.secret_value_unref(c->found);
 	if (c->cancellable != NULL)
-		g_object_unref(c->cancellable);
+		sshx_secret_lib.g_object_unref(c->cancellable);
 	explicit_bzero(c, sizeof(*c));
 	free(c);
 }
@@ -159,42 +168,44 @@ call_unref(struct secret_call *c)
 static int
 map_error(const GError *err, const char *doing, char *why, size_t whylen)
 {
+	GQuark io = sshx_secret_lib.g_io_error_quark(), dbus = sshx_secret_lib.g_dbus_error_quark();
+	GQuark secret = sshx_secret_lib.secret_error_get_quark();
 	GError *copy;
 
-	if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+	if (sshx_secret_lib.g_error_matches(err, io, G_IO_ERROR_CANCELLED)) {
 		set_why(why, whylen, "the Secret Service did not answer in time "
 		    "(%s)", doing);
 		return SSHX_ERR_TIMEOUT;
 	}
-	if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) ||
-	    g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
-	    g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_TIMEOUT) ||
-	    g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_TIMED_OUT)) {
+	if (sshx_secret_lib.g_error_matches(err, io, G_IO_ERROR_TIMED_OUT) ||
+	    sshx_secret_lib.g_error_matches(err, dbus, G_DBUS_ERROR_NO_REPLY) ||
+	    sshx_secret_lib.g_error_matches(err, dbus, G_DBUS_ERROR_TIMEOUT) ||
+	    sshx_secret_lib.g_error_matches(err, dbus, G_DBUS_ERROR_TIMED_OUT)) {
 		set_why(why, whylen, "the Secret Service did not reply (%s)",
 		    doing);
 		return SSHX_ERR_TIMEOUT;
 	}
-	if (g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
-	    g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER)) {
+	if (sshx_secret_lib.g_error_matches(err, dbus, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+	    sshx_secret_lib.g_error_matches(err, dbus, G_DBUS_ERROR_NAME_HAS_NO_OWNER)) {
 		set_why(why, whylen, WHY_NO_SERVICE);
 		return SSHX_ERR_NO_SECRET_SERVICE;
 	}
-	if (g_error_matches(err, SECRET_ERROR, SECRET_ERROR_IS_LOCKED)) {
+	if (sshx_secret_lib.g_error_matches(err, secret, SECRET_ERROR_IS_LOCKED)) {
 		set_why(why, whylen, WHY_LOCKED);
 		return SSHX_ERR_NO_SECRET_SERVICE;
 	}
-	if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CLOSED) ||
-	    g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_DISCONNECTED)) {
+	if (sshx_secret_lib.g_error_matches(err, io, G_IO_ERROR_CLOSED) ||
+	    sshx_secret_lib.g_error_matches(err, dbus, G_DBUS_ERROR_DISCONNECTED)) {
 		set_why(why, whylen, "the D-Bus session bus closed the "
 		    "connection (%s)", doing);
 		return SSHX_ERR_NO_SECRET_SERVICE;
 	}
-	copy = g_error_copy(err);
-	g_dbus_error_strip_remote_error(copy);
+	copy = sshx_secret_lib.g_error_copy(err);
+	sshx_secret_lib.g_dbus_error_strip_remote_error(copy);
 	set_why(why, whylen, "Secret Service error (%s): %s", doing,
 	    copy->message);
-	g_error_free(copy);
-	if (g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
+	sshx_secret_lib.g_error_free(copy);
+	if (sshx_secret_lib.g_error_matches(err, dbus, G_DBUS_ERROR_ACCESS_DENIED))
 		return SSHX_ERR_PERMISSION;
 	return SSHX_ERR_PROTOCOL;
 }
@@ -205,7 +216,7 @@ service_bus_name(void)
 {
 	const char *name;
 
-	if ((name = g_getenv("SECRET_SERVICE_BUS_NAME")) == NULL)
+	if ((name = sshx_secret_lib.g_getenv("SECRET_SERVICE_BUS_NAME")) == NULL)
 		name = SECRET_BUS_NAME;
 	return name;
 }
@@ -234,9 +245,10 @@ service_open(struct secret_call *c, GDBusConnection **connp,
 	 * away.  Holding a reference keeps this the connection libsecret
 	 * gets; GIO forgets it once the last reference is gone.
 	 */
-	if ((conn = g_bus_get_sync(G_BUS_TYPE_SESSION, c->cancellable,
+	if ((conn = sshx_secret_lib.g_bus_get_sync(G_BUS_TYPE_SESSION, c->cancellable,
 	    &err)) == NULL) {
-		if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+		if (sshx_secret_lib.g_error_matches(err, sshx_secret_lib.g_io_error_quark(),
+		    G_IO_ERROR_CANCELLED)) {
 			r = map_error(err, "connecting to the session bus",
 			    why, whylen);
 		} else {
@@ -246,25 +258,28 @@ service_open(struct secret_call *c, GDBusConnection **connp,
 		}
 		goto out;
 	}
-	g_dbus_connection_set_exit_on_close(conn, FALSE);
-	reply = g_dbus_connection_call_sync(conn, "org.freedesktop.DBus",
+	sshx_secret_lib.g_dbus_connection_set_exit_on_close(conn, FALSE);
+	/* g_variant_type_checked_() is what G_VARIANT_TYPE() expands to. */
+	reply = sshx_secret_lib.g_dbus_connection_call_sync(conn, "org.freedesktop.DBus",
 	    "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
-	    g_variant_new("(s)", service_bus_name()), G_VARIANT_TYPE("(b)"),
+	    sshx_secret_lib.g_variant_new("(s)", service_bus_name()),
+	    sshx_secret_lib.g_variant_type_checked_("(b)"),
 	    G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, c->cancellable, &err);
 	if (reply == NULL) {
 		r = map_error(err, "asking the bus for the Secret Service",
 		    why, whylen);
 		goto out;
 	}
-	g_variant_get(reply, "(b)", &has_owner);
+	sshx_secret_lib.g_variant_get(reply, "(b)", &has_owner);
 	if (!has_owner) {
 		set_why(why, whylen, WHY_NO_SERVICE);
 		r = SSHX_ERR_NO_SECRET_SERVICE;
 		goto out;
 	}
 	/* A proxy of our own: secret_service_get() would cache one for good. */
-	if ((service = secret_service_open_sync(SECRET_TYPE_SERVICE, NULL,
-	    SECRET_SERVICE_NONE, c->cancellable, &err)) == NULL) {
+	if ((service = sshx_secret_lib.secret_service_open_sync(
+	    sshx_secret_lib.secret_service_get_type(), NULL, SECRET_SERVICE_NONE,
+	    c->cancellable, &err)) == NULL) {
 		r = map_error(err, "opening the Secret Service", why, whylen);
 		goto out;
 	}
@@ -275,12 +290,12 @@ service_open(struct secret_call *c, GDBusConnection **connp,
 	r = 0;
  out:
 	if (reply != NULL)
-		g_variant_unref(reply);
+		sshx_secret_lib.g_variant_unref(reply);
 	if (service != NULL)
-		g_object_unref(service);
+		sshx_secret_lib.g_object_unref(service);
 	if (conn != NULL)
-		g_object_unref(conn);
-	g_clear_error(&err);
+		sshx_secret_lib.g_object_unref(conn);
+	sshx_secret_lib.g_clear_error(&err);
 	return r;
 }
 
@@ -305,30 +320,30 @@ search_items(struct secret_call *c, SecretService *service,
 
 	*unlockedp = NULL;
 	*nlockedp = 0;
-	items = secret_service_search_sync(service, NULL, attrs,
+	items = sshx_secret_lib.secret_service_search_sync(service, NULL, attrs,
 	    SECRET_SEARCH_ALL, c->cancellable, &err);
 	if (err != NULL) {
 		r = map_error(err, "searching", why, whylen);
 		goto out;
 	}
 	for (l = items; l != NULL; l = l->next) {
-		if (secret_item_get_locked(l->data)) {
+		if (sshx_secret_lib.secret_item_get_locked(l->data)) {
 			nlocked++;
 			continue;
 		}
-		schema = secret_item_get_schema_name(l->data);
-		if (g_strcmp0(schema, keyring_schema.name) == 0)
-			unlocked = g_list_prepend(unlocked,
-			    g_object_ref(l->data));
-		g_free(schema);
+		schema = sshx_secret_lib.secret_item_get_schema_name(l->data);
+		if (sshx_secret_lib.g_strcmp0(schema, keyring_schema.name) == 0)
+			unlocked = sshx_secret_lib.g_list_prepend(unlocked,
+			    (sshx_secret_lib.g_object_ref)(l->data));
+		sshx_secret_lib.g_free(schema);
 	}
-	*unlockedp = g_list_reverse(unlocked);
+	*unlockedp = sshx_secret_lib.g_list_reverse(unlocked);
 	unlocked = NULL;	/* transferred */
 	*nlockedp = nlocked;
 	r = 0;
  out:
-	g_list_free_full(items, g_object_unref);
-	g_clear_error(&err);
+	sshx_secret_lib.g_list_free_full(items, sshx_secret_lib.g_object_unref);
+	sshx_secret_lib.g_clear_error(&err);
 	return r;
 }
 
@@ -358,11 +373,11 @@ op_lookup(struct secret_call *c, SecretService *service, GHashTable *attrs,
 		goto out;
 	}
 	item = items->data;
-	if (!secret_item_load_secret_sync(item, c->cancellable, &err)) {
+	if (!sshx_secret_lib.secret_item_load_secret_sync(item, c->cancellable, &err)) {
 		r = map_error(err, "reading the secret", why, whylen);
 		goto out;
 	}
-	if ((*foundp = secret_item_get_secret(item)) == NULL) {
+	if ((*foundp = sshx_secret_lib.secret_item_get_secret(item)) == NULL) {
 		set_why(why, whylen, "the Secret Service returned no secret");
 		r = SSHX_ERR_PROTOCOL;
 		goto out;
@@ -370,8 +385,8 @@ op_lookup(struct secret_call *c, SecretService *service, GHashTable *attrs,
 	set_why(why, whylen, "passphrase found in the Secret Service");
 	r = 0;
  out:
-	g_list_free_full(items, g_object_unref);
-	g_clear_error(&err);
+	sshx_secret_lib.g_list_free_full(items, sshx_secret_lib.g_object_unref);
+	sshx_secret_lib.g_clear_error(&err);
 	return r;
 }
 
@@ -390,7 +405,7 @@ op_store(struct secret_call *c, SecretService *service, GHashTable *attrs,
 	 * libsecret's own store would create a missing default collection
 	 * or unlock a locked one, both with a prompt: check first instead.
 	 */
-	collection = secret_collection_for_alias_sync(service,
+	collection = sshx_secret_lib.secret_collection_for_alias_sync(service,
 	    SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE,
 	    c->cancellable, &err);
 	if (collection == NULL) {
@@ -404,13 +419,13 @@ op_store(struct secret_call *c, SecretService *service, GHashTable *attrs,
 		}
 		goto out;
 	}
-	if (secret_collection_get_locked(collection)) {
+	if (sshx_secret_lib.secret_collection_get_locked(collection)) {
 		set_why(why, whylen, WHY_LOCKED);
 		r = SSHX_ERR_NO_SECRET_SERVICE;
 		goto out;
 	}
-	label = g_strdup_printf("sshx keyring passphrase (%s)", c->path);
-	item = secret_item_create_sync(collection, &keyring_schema, attrs,
+	label = sshx_secret_lib.g_strdup_printf("sshx keyring passphrase (%s)", c->path);
+	item = sshx_secret_lib.secret_item_create_sync(collection, &keyring_schema, attrs,
 	    label, c->pass, SECRET_ITEM_CREATE_REPLACE, c->cancellable, &err);
 	if (item == NULL) {
 		r = map_error(err, "storing", why, whylen);
@@ -420,11 +435,11 @@ op_store(struct secret_call *c, SecretService *service, GHashTable *attrs,
 	r = 0;
  out:
 	if (item != NULL)
-		g_object_unref(item);
+		sshx_secret_lib.g_object_unref(item);
 	if (collection != NULL)
-		g_object_unref(collection);
-	g_free(label);
-	g_clear_error(&err);
+		sshx_secret_lib.g_object_unref(collection);
+	sshx_secret_lib.g_free(label);
+	sshx_secret_lib.g_clear_error(&err);
 	return r;
 }
 
@@ -442,7 +457,8 @@ op_clear(struct secret_call *c, SecretService *service, GHashTable *attrs,
 	    why, whylen)) != 0)
 		goto out;
 	for (l = items; l != NULL; l = l->next) {
-		if (!secret_item_delete_sync(l->data, c->cancellable, &err)) {
+		if (!sshx_secret_lib.secret_item_delete_sync(l->data, c->cancellable,
+		    &err)) {
 			r = map_error(err, "deleting", why, whylen);
 			goto out;
 		}
@@ -462,8 +478,8 @@ op_clear(struct secret_call *c, SecretService *service, GHashTable *attrs,
 	    "(%u item%s)", deleted, deleted == 1 ? "" : "s");
 	r = 0;
  out:
-	g_list_free_full(items, g_object_unref);
-	g_clear_error(&err);
+	sshx_secret_lib.g_list_free_full(items, sshx_secret_lib.g_object_unref);
+	sshx_secret_lib.g_clear_error(&err);
 	return r;
 }
 
@@ -480,7 +496,7 @@ call_run(struct secret_call *c, SecretValue **foundp, char *why,
 	*foundp = NULL;
 	if ((r = service_open(c, &conn, &service, why, whylen)) != 0)
 		goto out;
-	attrs = secret_attributes_build(&keyring_schema, "keyring", c->path,
+	attrs = sshx_secret_lib.secret_attributes_build(&keyring_schema, "keyring", c->path,
 	    NULL);
 	if (attrs == NULL) {
 		set_why(why, whylen, "cannot build the search attributes");
@@ -504,11 +520,11 @@ call_run(struct secret_call *c, SecretValue **foundp, char *why,
 	}
  out:
 	if (attrs != NULL)
-		g_hash_table_unref(attrs);
+		sshx_secret_lib.g_hash_table_unref(attrs);
 	if (service != NULL)
-		g_object_unref(service);
+		sshx_secret_lib.g_object_unref(service);
 	if (conn != NULL)
-		g_object_unref(conn);
+		sshx_secret_lib.g_object_unref(conn);
 	return r;
 }
 
@@ -522,14 +538,14 @@ call_thread(void *arg)
 	char why[SECRET_WHY_LEN] = "";
 	int r;
 
-	ctx = g_main_context_new();
-	g_main_context_push_thread_default(ctx);
+	ctx = sshx_secret_lib.g_main_context_new();
+	sshx_secret_lib.g_main_context_push_thread_default(ctx);
 	r = call_run(c, &found, why, sizeof(why));
 	/* Let GDBus deliver what it queued here (unsubscriptions and such). */
-	while (g_main_context_iteration(ctx, FALSE))
+	while (sshx_secret_lib.g_main_context_iteration(ctx, FALSE))
 		;
-	g_main_context_pop_thread_default(ctx);
-	g_main_context_unref(ctx);
+	sshx_secret_lib.g_main_context_pop_thread_default(ctx);
+	sshx_secret_lib.g_main_context_unref(ctx);
 
 	pthread_mutex_lock(&c->lock);
 	c->r = r;
@@ -563,7 +579,7 @@ call_new(enum secret_op op, const char *keyring_path)
 	pthread_condattr_destroy(&ca);
 	c->refs = 1;
 	c->op = op;
-	c->cancellable = g_cancellable_new();
+	c->cancellable = sshx_secret_lib.g_cancellable_new();
 	return c;
 }
 
@@ -634,20 +650,23 @@ call_wait(struct secret_call *c, int timeout_ms, SecretValue **foundp,
 	 * that timed out can have happened all the same.
 	 */
 	if (!done)
-		g_cancellable_cancel(c->cancellable);
+		sshx_secret_lib.g_cancellable_cancel(c->cancellable);
 	call_unref(c);
 	return r;
 }
 
-/* Checks the arguments shared by every call and that there is a session bus. */
+/*
+ * Checks the arguments shared by every call, that there is a session bus and
+ * that libsecret can be used, in that order: without a bus it is not loaded.
+ */
 static int
 check_common(const char *keyring_path, char *why, size_t whylen)
 {
 	const char *address;
+	int r;
 
 	/* The path becomes a D-Bus string: absolute and valid UTF-8. */
-	if (keyring_path == NULL || keyring_path[0] != '/' ||
-	    !g_utf8_validate(keyring_path, -1, NULL)) {
+	if (keyring_path == NULL || keyring_path[0] != '/') {
 		set_why(why, whylen, "the keyring path must be absolute "
 		    "and valid UTF-8");
 		return SSHX_ERR_INVALID_ARGUMENT;
@@ -662,6 +681,13 @@ check_common(const char *keyring_path, char *why, size_t whylen)
 		set_why(why, whylen, "no D-Bus session (DBUS_SESSION_BUS_"
 		    "ADDRESS asks for autolaunch)");
 		return SSHX_ERR_NO_SECRET_SERVICE;
+	}
+	if ((r = sshx_secret_lib_ready(why, whylen)) != 0)
+		return r;
+	if (!sshx_secret_lib.g_utf8_validate(keyring_path, -1, NULL)) {
+		set_why(why, whylen, "the keyring path must be absolute "
+		    "and valid UTF-8");
+		return SSHX_ERR_INVALID_ARGUMENT;
 	}
 	return 0;
 }
@@ -693,7 +719,7 @@ sshx_secret_lookup(const char *keyring_path, int timeout_ms,
 	}
 	if ((r = call_wait(c, timeout_ms, &found, why, whylen)) != 0)
 		goto out;
-	p = secret_value_get(found, &len);
+	p = sshx_secret_lib.secret_value_get(found, &len);
 	if ((b = sshx_buf_new_secure()) == NULL) {
 		set_why(why, whylen, "out of secure memory");
 		r = SSHX_ERR_ALLOC;
@@ -714,9 +740,9 @@ sshx_secret_lookup(const char *keyring_path, int timeout_ms,
 		 * wipes them on free, but not when it had to fall back to the
 		 * ordinary heap; this is the last reference, so wipe it here.
 		 */
-		p = secret_value_get(found, &len);
+		p = sshx_secret_lib.secret_value_get(found, &len);
 		explicit_bzero((void *)p, len);
-		secret_value_unref(found);
+		sshx_secret_lib.secret_value_unref(found);
 	}
 	sshx_buf_free(b);
 	return r;
@@ -750,11 +776,11 @@ sshx_secret_store(const char *keyring_path, const uint8_t *pass,
 	 * libsecret copies the passphrase into its non-pageable memory; the
 	 * helper thread uses that copy, since pass may be gone after a timeout.
 	 */
-	c->pass = secret_value_new(passlen == 0 ? "" : (const gchar *)pass,
+	c->pass = sshx_secret_lib.secret_value_new(passlen == 0 ? "" : (const gchar *)pass,
 	    (gssize)passlen, "text/plain");
 	r = call_wait(c, timeout_ms, &unused, why, whylen);
 	if (unused != NULL)
-		secret_value_unref(unused);
+		sshx_secret_lib.secret_value_unref(unused);
 	return r;
 }
 
@@ -776,7 +802,7 @@ sshx_secret_clear(const char *keyring_path, int timeout_ms, char *why,
 	}
 	r = call_wait(c, timeout_ms, &unused, why, whylen);
 	if (unused != NULL)
-		secret_value_unref(unused);
+		sshx_secret_lib.secret_value_unref(unused);
 	return r;
 }
 

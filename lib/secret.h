@@ -19,7 +19,8 @@ struct sshx_buf;
  * Looks up the passphrase for keyring_path into a new secure buffer.
  * Returns 0, SSHX_ERR_NOT_FOUND (nothing stored), SSHX_ERR_NO_SECRET_SERVICE
  * (no D-Bus session, no Secret Service, locked collection, built without
- * libsecret; why says which), or SSHX_ERR_TIMEOUT.
+ * libsecret, libsecret-1.so.0 cannot be loaded; why says which), or
+ * SSHX_ERR_TIMEOUT.
  */
 int sshx_secret_lookup(const char *keyring_path, int timeout_ms,
     struct sshx_buf **passp, char *why, size_t whylen);

@@ -374,4 +374,28 @@ expect_out "once the keyring runs again, lookup works" "$T/pass2"
 
 stop_keyring
 stop_bus
+
+# libsecret is loaded only when needed: a library that cannot be loaded, or
+# that lacks a function, is a clear "no Secret Service", never a crash.
+mkdir -p "$T/fakelib/short" "$T/fakelib/empty"
+: >"$T/fakelib/short/libsecret-1.so.0"
+printf 'int sshx_nothing_here;\n' >"$T/fakelib/empty.c"
+if cc -shared -fPIC -o "$T/fakelib/empty/libsecret-1.so.0" "$T/fakelib/empty.c" 2>"$T/cc.err"; then
+	for fake in short empty; do
+		case $fake in
+		short) want='cannot be loaded' ;;
+		*) want='cannot be used' ;;
+		esac
+		DBUS_SESSION_BUS_ADDRESS=unix:path=$T/nobus LD_LIBRARY_PATH=$T/fakelib/$fake \
+			drive lookup "$K1"
+		if [ "$RC" -eq 4 ] && grep -q "libsecret-1.so.0 $want" "$T/err"; then
+			ok "a $fake libsecret-1.so.0 makes lookup fail as 'no Secret Service' (exit 4, $want)"
+		else
+			fail "a $fake libsecret-1.so.0 makes lookup fail cleanly" \
+				"expected exit 4 and 'libsecret-1.so.0 $want'" "got $RC: $(cat "$T/err")"
+		fi
+	done
+else
+	fail "build a library without libsecret's functions" "cc failed: $(cat "$T/cc.err")"
+fi
 done_testing

@@ -135,6 +135,21 @@ extract_globals(int argc, char **argv, struct globals *g)
 	return out;
 }
 
+/*
+ * hosts verify answers with exit codes 0..3, so its own usage and runtime
+ * failures are 64 and 70 (sysexits.h); main's failures follow that too.
+ */
+static int
+failure_exit(int argc, char **argv, int code)
+{
+	int i;
+
+	for (i = 0; i + 1 < argc; i++)
+		if (strcmp(argv[i], "hosts") == 0 && strcmp(argv[i + 1], "verify") == 0)
+			return code == EXIT_USAGE ? 64 : 70;
+	return code;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -150,7 +165,7 @@ main(int argc, char **argv)
 	if (getenv("SSHX_KEYRING") != NULL)
 		g.keyring = getenv("SSHX_KEYRING");
 	if ((n = extract_globals(argc - 1, argv + 1, &g)) < 0)
-		return EXIT_USAGE;
+		return failure_exit(argc - 1, argv + 1, EXIT_USAGE);
 	argv++;
 	if (n == 0) {
 		usage(stderr);
@@ -194,7 +209,7 @@ main(int argc, char **argv)
 	}
 	if (sshx_crypto_init(SSHX_SECMEM_SIZE) != 0) {
 		ctl_error("libgcrypt", "cannot initialise");
-		return EXIT_RUNTIME;
+		return failure_exit(n, argv, EXIT_RUNTIME);
 	}
 	/* The command sees its own name as argv[0], as getopt expects. */
 	return cmd->fn(n - 1, argv + 1, &g);

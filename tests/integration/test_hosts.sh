@@ -243,6 +243,10 @@ ctl hosts verify hashed.example.com ssh-ed25519 "$ED"
 is "verify: a host pinned as a hashed entry is found" 0 "$RC"
 ctl hosts verify "bad host" ssh-ed25519 "$ED"
 is "verify: bad input exits 64, not a verdict" 64 "$RC"
+ctl hosts verify tofu.example.com ssh-ed25519 "$ED2" --db
+is "verify: a global option without its value exits 64, not a verdict" 64 "$RC"
+ctl --db "$T/db/missing.db" hosts verify tofu.example.com ssh-ed25519 "$ED2"
+is "verify: a missing database exits 64, not 'unknown host'" 64 "$RC"
 ctl hosts verify tofu.example.com ssh-ed25519 "$ED2"
 if [ "$(sqlite3 "$DB" "SELECT k.last_verified IS NOT NULL FROM host_keys k JOIN hosts h ON h.id = k.host_id WHERE h.name = 'tofu.example.com'")" = 1 ]; then
 	ok "verify records the last-verified time"

@@ -127,7 +127,7 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	/* The hashed names are the tail of the clustering key, from '|' on. */
 	[ST_KEYS_HASHED] = KEY_COLUMNS "FROM host_keys AS k WHERE k.name >= '|' "
 	    KEY_ORDER,
-	/* Through host_keys_by_fingerprint; the few matches are sorted. */
+	/* A scan in clustering order: no index serves this rare question. */
 	[ST_KEYS_FP] = KEY_COLUMNS "FROM host_keys AS k WHERE k.fingerprint = ?1 "
 	    KEY_ORDER,
 	[ST_PAT_ADD] = "INSERT INTO patterns (marker, pattern, type, blob, "

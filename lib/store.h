@@ -136,7 +136,7 @@ int sshx_store_foreach_host_key(struct sshx_store *s, int64_t host_id,
     sshx_store_key_cb cb, void *arg);
 /* Calls cb for every key of every hashed host (to match a name against them). */
 int sshx_store_foreach_hashed_key(struct sshx_store *s, sshx_store_key_cb cb, void *arg);
-/* Calls cb for the keys whose fingerprint is fp, in export order. */
+/* Calls cb for the keys whose fingerprint is fp, in export order (a scan of every key). */
 int sshx_store_foreach_key_by_fingerprint(struct sshx_store *s, const char *fp,
     sshx_store_key_cb cb, void *arg);
 

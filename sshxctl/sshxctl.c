@@ -21,6 +21,7 @@ static const struct command_group groups[] = {
 	{ "hosts", hosts_commands, "pinned host keys in the database" },
 	{ "known-hosts", known_hosts_commands, "known_hosts files made from the pinned keys" },
 	{ "perms", perms_commands, "permissions of keys, known_hosts files and directories" },
+	{ "audit", audit_commands, "checks for a CI step: the installed Paramiko's advisories" },
 	{ NULL, NULL, NULL },
 };
 
@@ -136,8 +137,8 @@ extract_globals(int argc, char **argv, struct globals *g)
 }
 
 /*
- * hosts verify answers with exit codes 0..3, so its own usage and runtime
- * failures are 64 and 70 (sysexits.h); main's failures follow that too.
+ * hosts verify and audit paramiko answer with exit codes 0..3, so their own
+ * usage and runtime failures are 64 and 70 (sysexits.h); main's follow suit.
  */
 static int
 failure_exit(int argc, char **argv, int code)
@@ -145,7 +146,8 @@ failure_exit(int argc, char **argv, int code)
 	int i;
 
 	for (i = 0; i + 1 < argc; i++)
-		if (strcmp(argv[i], "hosts") == 0 && strcmp(argv[i + 1], "verify") == 0)
+		if ((strcmp(argv[i], "hosts") == 0 && strcmp(argv[i + 1], "verify") == 0) ||
+		    (strcmp(argv[i], "audit") == 0 && strcmp(argv[i + 1], "paramiko") == 0))
 			return code == EXIT_USAGE ? 64 : 70;
 	return code;
 }

@@ -112,5 +112,6 @@ extern const struct command keyring_commands[];
 extern const struct command hosts_commands[];
 extern const struct command known_hosts_commands[];
 extern const struct command perms_commands[];
+extern const struct command audit_commands[];
 
 #endif

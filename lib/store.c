@@ -67,6 +67,7 @@ enum stmt_id {
 	ST_PAT_REMOVE,
 	ST_PAT_ALL,
 	ST_AUDIT,
+	ST_AUDIT_SINCE,
 	ST_COUNT_
 };
 
@@ -137,6 +138,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_PAT_ALL] = "SELECT id, marker, pattern, type, blob, fingerprint, "
 	    "source, added FROM patterns "
 	    "ORDER BY marker, pattern, sshx_type_rank(type), fingerprint, id",
+	[ST_AUDIT_SINCE] = "SELECT id, time, actor, uid, pid, exe, action, host, "
+	    "fingerprint, detail, result FROM audit WHERE time >= ?1 "
+	    "AND (?2 IS NULL OR fingerprint = ?2) ORDER BY time, id",
 	[ST_AUDIT] = "INSERT INTO audit (time, actor, uid, pid, exe, action, "
 	    "host, fingerprint, detail, result) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -1340,5 +1344,58 @@ sshx_store_audit(struct sshx_store *s, const struct sshx_store_audit *a)
 	r = stmt_run(st);
  out:
 	stmt_put(s, ST_AUDIT, st);
+	return r;
+}
+
+/* Returns a text column, NULL when it is NULL. */
+static const char *
+column_text_or_null(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL :
+	    (const char *)sqlite3_column_text(st, i);
+}
+
+int
+sshx_store_foreach_audit(struct sshx_store *s, int64_t since, const char *fingerprint,
+    sshx_store_audit_cb cb, void *arg)
+{
+	struct sshx_store_audit_row row;
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if (s == NULL || cb == NULL)
+		return SSHX_ERR_INVALID_ARGUMENT;
+	if ((r = stmt_get(s, ST_AUDIT_SINCE, &st)) != 0)
+		goto out;
+	if ((rc = sqlite3_bind_int64(st, 1, since)) != SQLITE_OK ||
+	    (rc = bind_text(st, 2, fingerprint)) != SQLITE_OK) {
+		r = map_rc(rc);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&row, 0, sizeof(row));
+		row.id = sqlite3_column_int64(st, 0);
+		row.time = sqlite3_column_int64(st, 1);
+		row.actor = column_text_or_null(st, 2);
+		row.uid = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int64(st, 3);
+		row.pid = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int64(st, 4);
+		row.exe = column_text_or_null(st, 5);
+		row.action = column_text_or_null(st, 6);
+		row.host = column_text_or_null(st, 7);
+		row.fingerprint = column_text_or_null(st, 8);
+		row.detail = column_text_or_null(st, 9);
+		row.result = column_text_or_null(st, 10);
+		if (row.actor == NULL || row.action == NULL || row.result == NULL) {
+			r = SSHX_ERR_TAMPERED;
+			goto out;
+		}
+		if ((r = cb(&row, arg)) != 0)
+			goto out;
+	}
+	r = rc == SQLITE_DONE ? 0 : map_rc(rc);
+ out:
+	stmt_put(s, ST_AUDIT_SINCE, st);
 	return r;
 }

@@ -181,4 +181,29 @@ struct sshx_store_audit {
 /* Appends an audit row with the current time, uid, pid and /proc/self/exe. */
 int sshx_store_audit(struct sshx_store *s, const struct sshx_store_audit *a);
 
+/* One audit row as read back (valid during the callback only); uid and pid are -1 when unknown. */
+struct sshx_store_audit_row {
+	int64_t id;
+	int64_t time;
+	const char *actor;
+	int64_t uid;
+	int64_t pid;
+	const char *exe;		/* may be NULL */
+	const char *action;
+	const char *host;		/* may be NULL */
+	const char *fingerprint;	/* may be NULL */
+	const char *detail;		/* may be NULL */
+	const char *result;
+};
+
+typedef int (*sshx_store_audit_cb)(const struct sshx_store_audit_row *row, void *arg);
+
+/*
+ * Calls cb for the audit rows from time since on (and only those about
+ * fingerprint, when not NULL), oldest first. Returns 0, cb's non-zero
+ * value, or an error.
+ */
+int sshx_store_foreach_audit(struct sshx_store *s, int64_t since,
+    const char *fingerprint, sshx_store_audit_cb cb, void *arg);
+
 #endif

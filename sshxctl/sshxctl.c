@@ -22,6 +22,7 @@ static const struct command_group groups[] = {
 	{ "known-hosts", known_hosts_commands, "known_hosts files made from the pinned keys" },
 	{ "perms", perms_commands, "permissions of keys, known_hosts files and directories" },
 	{ "audit", audit_commands, "checks for a CI step: the installed Paramiko's advisories" },
+	{ "log", log_commands, "the audit trail" },
 	{ NULL, NULL, NULL },
 };
 
@@ -64,8 +65,9 @@ usage(FILE *f)
 	    "               [--passphrase-file FILE] COMMAND [ARGS]\n\ncommands:\n");
 	for (grp = groups; grp->name != NULL; grp++)
 		for (cmd = grp->commands; cmd->name != NULL; cmd++)
-			fprintf(f, "  %s %s%s%s\n      %s\n", grp->name, cmd->name,
-			    cmd->args[0] ? " " : "", cmd->args, cmd->description);
+			fprintf(f, "  %s%s%s%s%s\n      %s\n", grp->name,
+			    cmd->name[0] ? " " : "", cmd->name, cmd->args[0] ? " " : "",
+			    cmd->args, cmd->description);
 	fprintf(f, "\nglobal options may also follow the command; "
 	    "--help after a command explains it.\n");
 }
@@ -73,8 +75,9 @@ usage(FILE *f)
 static void
 command_usage(FILE *f, const struct command_group *grp, const struct command *cmd)
 {
-	fprintf(f, "usage: sshxctl %s %s%s%s\n  %s\n", grp->name, cmd->name,
-	    cmd->args[0] ? " " : "", cmd->args, cmd->description);
+	fprintf(f, "usage: sshxctl %s%s%s%s%s\n  %s\n", grp->name,
+	    cmd->name[0] ? " " : "", cmd->name, cmd->args[0] ? " " : "", cmd->args,
+	    cmd->description);
 }
 
 /* Takes the value of a global option written as "--opt VALUE" or "--opt=VALUE". */
@@ -188,6 +191,19 @@ main(int argc, char **argv)
 	if (grp->name == NULL) {
 		ctl_error(argv[0], "unknown command (see sshxctl --help)");
 		return EXIT_USAGE;
+	}
+	/* A group whose one command has no name is itself the command (sshxctl log). */
+	if (grp->commands[0].name != NULL && grp->commands[0].name[0] == '\0') {
+		cmd = &grp->commands[0];
+		if (n > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+			command_usage(stdout, grp, cmd);
+			return EXIT_OK;
+		}
+		if (sshx_crypto_init(SSHX_SECMEM_SIZE) != 0) {
+			ctl_error("libgcrypt", "cannot initialise");
+			return EXIT_RUNTIME;
+		}
+		return cmd->fn(n, argv, &g);
 	}
 	if (n < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		FILE *f = n < 2 ? stderr : stdout;

@@ -113,5 +113,6 @@ extern const struct command hosts_commands[];
 extern const struct command known_hosts_commands[];
 extern const struct command perms_commands[];
 extern const struct command audit_commands[];
+extern const struct command log_commands[];
 
 #endif

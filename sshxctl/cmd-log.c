@@ -1,0 +1,209 @@
+/* sshxctl log: the audit trail of the host database, filtered and printed. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "store.h"
+#include "sshxctl.h"
+
+struct log_ctx {
+	const struct globals *g;
+	const char *host;	/* NULL: every host */
+	unsigned long n;
+};
+
+/*
+ * Parses WHEN: a duration back from now ("90s", "30m", "12h", "7d", "2w"),
+ * a UTC date ("2026-11-27") or time ("2026-11-27T10:00:00Z"), or "@SECONDS".
+ * Returns 0 with the time in *tp, or -1.
+ */
+static int
+parse_when(const char *s, time_t now, int64_t *tp)
+{
+	struct tm tm;
+	const char *end;
+	char *e;
+	unsigned long long n;
+	unsigned long mult;
+
+	if (*s == '@') {
+		errno = 0;
+		n = strtoull(s + 1, &e, 10);
+		if (s[1] < '0' || s[1] > '9' || errno != 0 || *e != '\0' ||
+		    n > (unsigned long long)INT64_MAX)
+			return -1;
+		*tp = (int64_t)n;
+		return 0;
+	}
+	if (*s >= '0' && *s <= '9') {
+		errno = 0;
+		n = strtoull(s, &e, 10);
+		if (errno == 0 && e != s && e[0] != '\0' && e[1] == '\0' &&
+		    strchr("smhdw", e[0]) != NULL) {
+			mult = e[0] == 's' ? 1 : e[0] == 'm' ? 60 : e[0] == 'h' ? 3600 :
+			    e[0] == 'd' ? 86400 : 604800;
+			if (n > (unsigned long long)now / mult)
+				return -1;
+			*tp = (int64_t)now - (int64_t)(n * mult);
+			return 0;
+		}
+	}
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(s, "%Y-%m-%d", &tm)) == NULL)
+		return -1;
+	if (*end == 'T' || *end == ' ') {
+		if ((end = strptime(end + 1, "%H:%M:%S", &tm)) == NULL)
+			return -1;
+		if (*end == 'Z')
+			end++;
+	}
+	if (*end != '\0')
+		return -1;
+	*tp = (int64_t)timegm(&tm);
+	return 0;
+}
+
+/* Returns 1 when a stored host ("name" or "[name]:port") is NAME. */
+static int
+host_is(const char *stored, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (stored == NULL)
+		return 0;
+	if (strcmp(stored, name) == 0)
+		return 1;
+	return stored[0] == '[' && strncmp(stored + 1, name, n) == 0 &&
+	    stored[1 + n] == ']' && stored[2 + n] == ':';
+}
+
+/* Prints a string field of a text line: "-" when absent. */
+static const char *
+or_dash(const char *s)
+{
+	return s != NULL ? s : "-";
+}
+
+/* Prints one audit row. */
+static int
+log_row_cb(const struct sshx_store_audit_row *row, void *arg)
+{
+	struct log_ctx *c = arg;
+	char when[32];
+
+	if (c->host != NULL && !host_is(row->host, c->host))
+		return 0;
+	ctl_iso_time(row->time, when);
+	if (c->g->json) {
+		printf("%s{\"time\":\"%s\",\"actor\":", c->n == 0 ? "" : ",", when);
+		ctl_json_string(stdout, row->actor);
+		printf(",\"uid\":%lld,\"pid\":%lld,\"exe\":", (long long)row->uid,
+		    (long long)row->pid);
+		if (row->exe != NULL)
+			ctl_json_string(stdout, row->exe);
+		else
+			printf("null");
+		printf(",\"action\":");
+		ctl_json_string(stdout, row->action);
+		printf(",\"host\":");
+		if (row->host != NULL)
+			ctl_json_string(stdout, row->host);
+		else
+			printf("null");
+		printf(",\"fingerprint\":");
+		if (row->fingerprint != NULL)
+			ctl_json_string(stdout, row->fingerprint);
+		else
+			printf("null");
+		printf(",\"detail\":");
+		if (row->detail != NULL)
+			ctl_json_string(stdout, row->detail);
+		else
+			printf("null");
+		printf(",\"result\":");
+		ctl_json_string(stdout, row->result);
+		printf("}");
+	} else
+		printf("%s %s uid=%lld pid=%lld %s %s %s %s: %s\n", when, row->actor,
+		    (long long)row->uid, (long long)row->pid, row->action,
+		    or_dash(row->host), or_dash(row->fingerprint), row->result,
+		    or_dash(row->detail));
+	c->n++;
+	return 0;
+}
+
+static int
+log_main(int argc, char **argv, const struct globals *g)
+{
+	static const struct option opts[] = {
+		{ "since", required_argument, NULL, 's' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "host", required_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *what = "log", *fp = NULL;
+	struct log_ctx c = { .g = g };
+	struct sshx_store *s = NULL;
+	char path[PATH_MAX];
+	int64_t since = 0;
+	int ch, r, ret;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			if (parse_when(optarg, time(NULL), &since) != 0) {
+				ctl_error(what, "--since: \"%s\" is not a time (7d, 12h, "
+				    "30m, 2026-11-27, 2026-11-27T10:00:00Z, @SECONDS)",
+				    optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'k':
+			fp = optarg;
+			break;
+		case 'h':
+			c.host = optarg;
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		ctl_error(what, "unexpected argument \"%s\"", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (c.host != NULL && ctl_host_filter_check(what, c.host) != 0)
+		return EXIT_USAGE;
+	if ((ret = ctl_store_open(g, what, 0, &s, path, sizeof(path), NULL)) != 0)
+		return ret;
+	if (g->json)
+		printf("[");
+	if ((r = sshx_store_begin_read(s)) != 0 ||
+	    (r = sshx_store_foreach_audit(s, since, fp, log_row_cb, &c)) != 0) {
+		if (g->json)
+			printf("]\n");
+		ret = ctl_store_error(what, s, r);
+		goto out;
+	}
+	if (g->json)
+		printf("]\n");
+	ret = EXIT_OK;
+ out:
+	sshx_store_close(s);
+	return ret;
+}
+
+const struct command log_commands[] = {
+	{ "", log_main, "[--since WHEN] [--key FINGERPRINT] [--host NAME] [--json]",
+	    "the audit trail, oldest first; WHEN is 7d, 12h, 30m, 2026-11-27, "
+	    "2026-11-27T10:00:00Z or @SECONDS" },
+	{ NULL, NULL, NULL, NULL },
+};

@@ -1,0 +1,75 @@
+# sshxctl log: the audit trail of sshxctl's changes, filtered by time, key and host.
+# shellcheck shell=sh
+. "$SSHX_TESTDIR/lib.sh"
+
+setup_tmpdir
+isolate_home
+DB=$T/db/sshx.db
+export SSHX_DB="$DB"
+gen_keys ed25519 ecdsa256
+ED=$(cut -d' ' -f2 "$T/pub/ed25519.pub")
+EC=$(cut -d' ' -f2 "$T/pub/ecdsa256.pub")
+FP_ED=$(fp_of "$T/pub/ed25519.pub")
+FP_EC=$(fp_of "$T/pub/ecdsa256.pub")
+
+ctl() {
+	"$SSHXCTL" "$@" >"$T/out" 2>"$T/err"
+	RC=$?
+}
+
+ctl log
+is "log without a database exits 1" 1 "$RC"
+
+"$SSHXCTL" hosts add web1.example.com ssh-ed25519 "$ED" >/dev/null 2>&1
+"$SSHXCTL" hosts add "[web1.example.com]:2222" ecdsa-sha2-nistp256 "$EC" >/dev/null 2>&1
+"$SSHXCTL" hosts add db1.example.com ecdsa-sha2-nistp256 "$EC" >/dev/null 2>&1
+"$SSHXCTL" hosts revoke db1.example.com --key "$FP_EC" >/dev/null 2>&1
+mkdir -p "$T/out.d" && chmod 700 "$T/out.d"
+"$SSHXCTL" known-hosts export --out "$T/out.d/kh" >/dev/null 2>&1
+
+ctl log
+is "log lists every change (3 adds, 1 revoke, 1 export)" 5 "$(wc -l <"$T/out")"
+if head -1 "$T/out" | grep -q "sshxctl uid=$(id -u) pid=[0-9]* hosts.add web1.example.com $FP_ED ok: pinned ssh-ed25519"; then
+	ok "each line has time, actor, uid, pid, action, host, fingerprint, result and detail"
+else
+	fail "a log line's fields" "expected the first add with uid and fingerprint" "got:" "$(head -1 "$T/out")"
+fi
+ctl log --key "$FP_EC"
+is "--key keeps the rows about one key" 3 "$(wc -l <"$T/out")"
+ctl log --host web1.example.com
+is "--host keeps the rows about one host, on any port" 2 "$(wc -l <"$T/out")"
+ctl log --since 1h
+is "--since 1h keeps recent rows" 5 "$(wc -l <"$T/out")"
+ctl log --since "@$(($(date +%s) + 3600))"
+is "--since a time in the future keeps none" 0 "$(wc -l <"$T/out")"
+ctl log --since 2000-01-01
+is "--since a date keeps rows after it" 5 "$(wc -l <"$T/out")"
+ctl log --since "2000-01-01T00:00:00Z"
+is "--since an ISO time keeps rows after it" 5 "$(wc -l <"$T/out")"
+ctl log --since yesterday
+is "--since that is not a time is a usage error" 2 "$RC"
+if grep -q "is not a time" "$T/err"; then ok "and says what a time looks like"; else fail "--since error text" "expected 'is not a time'" "got: $(cat "$T/err")"; fi
+
+ctl --json log --host db1.example.com
+if "$PYTHON_PARAMIKO" - "$T/out" "$FP_EC" "$(id -u)" <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert [r["action"] for r in rows] == ["hosts.add", "hosts.revoke"], rows
+for r in rows:
+    assert r["fingerprint"] == sys.argv[2] and r["uid"] == int(sys.argv[3]), r
+    assert r["actor"] == "sshxctl" and r["result"] == "ok" and r["exe"].endswith("sshxctl"), r
+PY
+then
+	ok "log --json gives the rows with their fields"
+else
+	fail "log --json" "expected an add and a revoke of db1" "got:" "$(cat "$T/out")"
+fi
+
+# Nothing secret or signed is in the trail: only public fingerprints and paths.
+if sqlite3 "$DB" 'SELECT detail FROM audit' | grep -q "$ED"; then
+	fail "the audit trail holds no key material" "expected no base64 key in the details"
+else
+	ok "the audit trail holds no key material"
+fi
+
+done_testing

@@ -59,6 +59,8 @@ enum stmt_id {
 	ST_KEY_HOST,
 	ST_KEY_REMOVE,
 	ST_KEY_TOUCH,
+	ST_KEY_RETIRE,
+	ST_KEY_FINALIZE,
 	ST_KEYS_ALL,
 	ST_KEYS_HOST,
 	ST_KEYS_HASHED,
@@ -75,9 +77,25 @@ enum stmt_id {
  * The columns key_from_row reads, in its order. "hashed" is read as port 0,
  * which the hosts CHECK makes equivalent.
  */
+/*
+ * A pinned key whose retire_at has passed counts as revoked everywhere,
+ * without anything having to write that down first.
+ */
+#define KEY_STATE \
+	"CASE WHEN k.state = 'pinned' AND k.retire_at IS NOT NULL AND " \
+	"k.retire_at <= CAST(strftime('%s', 'now') AS INTEGER) " \
+	"THEN 'revoked' ELSE k.state END"
+#define KEY_PINNED \
+	"k.state = 'pinned' AND (k.retire_at IS NULL OR " \
+	"k.retire_at > CAST(strftime('%s', 'now') AS INTEGER))"
+/*
+ * The columns key_from_row reads, in its order. "hashed" is read as port 0,
+ * which the hosts CHECK makes equivalent.
+ */
 #define KEY_COLUMNS \
 	"SELECT k.id, k.host_id, k.name, k.port, k.port = 0, k.type, k.blob, " \
-	"k.fingerprint, k.state, k.source, k.added, k.last_verified "
+	"k.fingerprint, " KEY_STATE ", k.source, k.added, k.last_verified, " \
+	"k.retire_at "
 /*
  * host_keys is clustered on exactly this order, so listings stream in one
  * sequential scan without a sort. Name order is export order because hashed
@@ -108,9 +126,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_HOST_REMOVE_EMPTY] = "DELETE FROM hosts WHERE id = ?1 AND "
 	    "NOT EXISTS (SELECT 1 FROM host_keys AS k "
 	    "WHERE k.name = hosts.name AND k.port = hosts.port)",
-	[ST_KEY_SAME] = "SELECT k.id, k.state " KEYS_OF_HOST "AND k.blob = ?2",
+	[ST_KEY_SAME] = "SELECT k.id, " KEY_STATE " " KEYS_OF_HOST "AND k.blob = ?2",
 	[ST_KEY_OTHER] = "SELECT k.id, k.fingerprint " KEYS_OF_HOST
-	    "AND k.type = ?2 AND k.state = 'pinned' AND k.blob <> ?3 "
+	    "AND k.type = ?2 AND " KEY_PINNED " AND k.blob <> ?3 "
 	    "ORDER BY k.type_rank, k.added, k.id LIMIT 1",
 	/* A key's id: one more than the largest, found through its index. */
 	[ST_KEY_ADD] = "INSERT INTO host_keys (name, port, type_rank, added, id, "
@@ -122,6 +140,11 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_KEY_HOST] = "SELECT host_id FROM host_keys WHERE id = ?1",
 	[ST_KEY_REMOVE] = "DELETE FROM host_keys WHERE id = ?1",
 	[ST_KEY_TOUCH] = "UPDATE host_keys SET last_verified = ?2 WHERE id = ?1",
+	[ST_KEY_RETIRE] = "UPDATE host_keys SET retire_at = ?2 WHERE id = ?1",
+	/* Makes every retirement of a host (due or not) final. */
+	[ST_KEY_FINALIZE] = "UPDATE host_keys SET state = 'revoked', retire_at = NULL "
+	    "WHERE id IN (SELECT k.id " KEYS_OF_HOST "AND k.state = 'pinned' "
+	    "AND k.retire_at IS NOT NULL)",
 	[ST_KEYS_ALL] = KEY_COLUMNS "FROM host_keys AS k " KEY_ORDER,
 	[ST_KEYS_HOST] = KEY_COLUMNS KEYS_OF_HOST
 	    "ORDER BY k.type_rank, k.added, k.id",
@@ -1090,6 +1113,36 @@ sshx_store_touch_key(struct sshx_store *s, int64_t key_id, int64_t when)
 }
 
 int
+sshx_store_retire_key(struct sshx_store *s, int64_t key_id, int64_t when)
+{
+	if (s == NULL || when <= 0)
+		return SSHX_ERR_INVALID_ARGUMENT;
+	return change_by_id(s, ST_KEY_RETIRE, key_id, NULL, &when);
+}
+
+int
+sshx_store_finalize_host(struct sshx_store *s, int64_t host_id, unsigned long *np)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	*np = 0;
+	if (s == NULL)
+		return SSHX_ERR_INVALID_ARGUMENT;
+	if ((r = stmt_get(s, ST_KEY_FINALIZE, &st)) != 0)
+		goto out;
+	if ((rc = sqlite3_bind_int64(st, 1, host_id)) != SQLITE_OK) {
+		r = map_rc(rc);
+		goto out;
+	}
+	if ((r = stmt_run(st)) == 0)
+		*np = (unsigned long)sqlite3_changes(s->db);
+ out:
+	stmt_put(s, ST_KEY_FINALIZE, st);
+	return r;
+}
+
+int
 sshx_store_remove_key(struct sshx_store *s, int64_t key_id)
 {
 	sqlite3_stmt *st = NULL;
@@ -1141,6 +1194,7 @@ key_from_row(sqlite3_stmt *st, struct sshx_store_key *k)
 	k->source = (const char *)sqlite3_column_text(st, 9);
 	k->added = sqlite3_column_int64(st, 10);
 	k->last_verified = sqlite3_column_int64(st, 11);
+	k->retire_at = sqlite3_column_int64(st, 12);
 	/* NULL text here is out of memory (the columns are NOT NULL). */
 	if (k->host == NULL || k->type == NULL || k->fingerprint == NULL ||
 	    k->source == NULL || (k->blob == NULL && k->bloblen != 0))

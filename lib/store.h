@@ -85,6 +85,7 @@ struct sshx_store_key {
 	const char *source;
 	int64_t added;
 	int64_t last_verified;	/* 0: never */
+	int64_t retire_at;	/* a pinned key being rotated out: revoked from then on; 0: not */
 };
 
 /* Returns 0 and the host's id, or SSHX_ERR_NOT_FOUND. */
@@ -120,6 +121,18 @@ int sshx_store_set_key_state(struct sshx_store *s, int64_t key_id, enum sshx_sto
 int sshx_store_remove_key(struct sshx_store *s, int64_t key_id);
 /* Records a successful verification time; SSHX_ERR_NOT_FOUND for an unknown id. */
 int sshx_store_touch_key(struct sshx_store *s, int64_t key_id, int64_t when);
+
+/*
+ * Schedules a pinned key to count as revoked from when on (hosts rotate):
+ * every listing, lookup and export reports it revoked after that time.
+ * SSHX_ERR_NOT_FOUND for an unknown id.
+ */
+int sshx_store_retire_key(struct sshx_store *s, int64_t key_id, int64_t when);
+/*
+ * Revokes for good every key of a host that is being retired, due or not
+ * (hosts rotate --finalize); *np gets how many.
+ */
+int sshx_store_finalize_host(struct sshx_store *s, int64_t host_id, unsigned long *np);
 
 /* Iterator callback: return 0 to go on, anything else stops and is returned. */
 typedef int (*sshx_store_key_cb)(const struct sshx_store_key *k, void *arg);

@@ -372,6 +372,193 @@ hosts_revoke_main(int argc, char **argv, const struct globals *g)
 	return ret;
 }
 
+/* ---- hosts rotate ---- */
+
+/* Default grace of hosts rotate: the old key stays pinned this long. */
+#define ROTATE_GRACE_DEFAULT	(7 * 86400)
+
+struct rotate_find {
+	const char *type;
+	const struct sshx_kh_line *key;
+	int64_t old_id;			/* the pinned key of that type */
+	char old_fp[SSHX_FP_LEN];
+	int64_t old_retire;
+	int64_t new_id;			/* the new key, when already there */
+	enum sshx_store_state new_state;
+	int pinned;			/* pinned keys of that type, the new one aside */
+};
+
+/* Finds the pinned key of a type and the new key among a host's keys. */
+static int
+rotate_find_cb(const struct sshx_store_key *k, void *arg)
+{
+	struct rotate_find *f = arg;
+
+	if (k->bloblen == f->key->bloblen &&
+	    memcmp(k->blob, f->key->blob, k->bloblen) == 0) {
+		f->new_id = k->id;
+		f->new_state = k->state;
+		return 0;
+	}
+	if (strcmp(k->type, f->type) != 0 || k->state != SSHX_STORE_PINNED)
+		return 0;
+	f->pinned++;
+	f->old_id = k->id;
+	f->old_retire = k->retire_at;
+	snprintf(f->old_fp, sizeof(f->old_fp), "%s", k->fingerprint);
+	return 0;
+}
+
+/* hosts rotate HOST --finalize: every key being retired is revoked now. */
+static int
+rotate_finalize(const struct globals *g, const char *what, const char *arg)
+{
+	struct sshx_store *s = NULL;
+	struct sshx_kh_host h;
+	char hp[SSHX_KH_HOSTPORT_SIZE], detail[64];
+	unsigned long n = 0;
+	int64_t id;
+	int r, ret;
+
+	if ((ret = open_for_host(g, what, arg, &s, &h, &id, hp)) != 0)
+		goto out;
+	if ((r = sshx_store_finalize_host(s, id, &n)) != 0) {
+		ret = ctl_store_error(what, s, r);
+		goto out;
+	}
+	if (n == 0) {
+		printf("nothing changed: no key of %s is being rotated out\n", hp);
+		ret = EXIT_OK;
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "rotation finalized: %lu old key%s revoked",
+	    n, n == 1 ? "" : "s");
+	if ((r = ctl_audit(s, "hosts.rotate", hp, NULL, detail)) != 0 ||
+	    (r = sshx_store_commit(s)) != 0) {
+		ret = ctl_store_error(what, s, r);
+		goto out;
+	}
+	printf("%s: %s\n", hp, detail);
+	ret = EXIT_OK;
+ out:
+	if (s != NULL)
+		sshx_store_rollback(s);
+	sshx_store_close(s);
+	return ret;
+}
+
+static int
+hosts_rotate_main(int argc, char **argv, const struct globals *g)
+{
+	static const struct option opts[] = {
+		{ "grace", required_argument, NULL, 'g' },
+		{ "finalize", no_argument, NULL, 'f' },
+		{ "allow-weak", no_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *what = "hosts rotate";
+	struct sshx_kh_line key;
+	struct sshx_kh_host h;
+	struct sshx_store *s = NULL;
+	struct rotate_find f = { 0 };
+	char hp[SSHX_KH_HOSTPORT_SIZE], why[512] = "", when[32], detail[256];
+	int64_t id, grace = ROTATE_GRACE_DEFAULT, retire;
+	int ch, finalize = 0, flags = 0, r, ret = EXIT_RUNTIME;
+
+	memset(&key, 0, sizeof(key));
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'g':
+			if (ctl_parse_duration(optarg, &grace) != 0) {
+				ctl_error(what, "--grace: \"%s\" is not a duration (0, "
+				    "90s, 30m, 12h, 7d, 2w)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'f':
+			finalize = 1;
+			break;
+		case 'w':
+			flags |= SSHX_KH_ALLOW_WEAK;
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (finalize) {
+		if (argc - optind != 1) {
+			ctl_error(what, "usage: sshxctl hosts rotate HOST[:PORT] --finalize");
+			return EXIT_USAGE;
+		}
+		return rotate_finalize(g, what, argv[optind]);
+	}
+	if (argc - optind != 3) {
+		ctl_error(what, "usage: sshxctl hosts rotate HOST[:PORT] TYPE BASE64 "
+		    "[--grace DURATION]");
+		return EXIT_USAGE;
+	}
+	if ((r = sshx_kh_parse_key(argv[optind + 1], argv[optind + 2],
+	    strlen(argv[optind + 2]), flags, &key, why, sizeof(why))) != 0) {
+		ctl_error(what, "%s", why[0] ? why : sshx_strerror(r));
+		return EXIT_USAGE;
+	}
+	if ((ret = open_for_host(g, what, argv[optind], &s, &h, &id, hp)) != 0)
+		goto out;
+	f.type = key.type;
+	f.key = &key;
+	if ((r = sshx_store_foreach_host_key(s, id, rotate_find_cb, &f)) != 0) {
+		ret = ctl_store_error(what, s, r);
+		goto out;
+	}
+	if (f.new_id != 0 && f.new_state == SSHX_STORE_REVOKED) {
+		ctl_error(what, "%s: key %s is revoked for this host; a revoked key "
+		    "is not pinned again", hp, key.fingerprint);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	if (f.new_id != 0) {
+		/* Pinned already: a repeated rotation, or nothing to rotate. */
+		printf("nothing changed: %s is already pinned for %s\n",
+		    key.fingerprint, hp);
+		ret = EXIT_OK;
+		goto out;
+	}
+	if (f.pinned != 1) {
+		ctl_error(what, f.pinned == 0 ? "%s has no pinned %s key to rotate; "
+		    "pin one with sshxctl hosts add" : "%s has more than one pinned "
+		    "%s key (a rotation is under way); finish it with sshxctl hosts "
+		    "rotate HOST --finalize", hp, key.type);
+		ret = f.pinned == 0 ? EXIT_NO : EXIT_USAGE;
+		goto out;
+	}
+	retire = (int64_t)time(NULL) + grace;
+	if ((r = sshx_store_add_key(s, id, key.type, key.blob, key.bloblen,
+	    key.fingerprint, SSHX_STORE_PINNED, "rotate")) != 0 ||
+	    (r = grace == 0 ? sshx_store_set_key_state(s, f.old_id,
+	    SSHX_STORE_REVOKED) : sshx_store_retire_key(s, f.old_id, retire)) != 0) {
+		ret = ctl_store_error(what, s, r);
+		goto out;
+	}
+	ctl_iso_time(retire, when);
+	snprintf(detail, sizeof(detail), "pinned %s beside %s, which is revoked %s%s",
+	    key.fingerprint, f.old_fp, grace == 0 ? "now" : "at ", grace == 0 ?
+	    "" : when);
+	if ((r = ctl_audit(s, "hosts.rotate", hp, key.fingerprint, detail)) != 0 ||
+	    (r = sshx_store_commit(s)) != 0) {
+		ret = ctl_store_error(what, s, r);
+		goto out;
+	}
+	printf("%s: %s\n", hp, detail);
+	ret = EXIT_OK;
+ out:
+	sshx_kh_line_clear(&key);
+	if (s != NULL)
+		sshx_store_rollback(s);
+	sshx_store_close(s);
+	return ret;
+}
+
 /* ---- hosts verify ---- */
 
 enum verdict {
@@ -504,6 +691,10 @@ const struct command hosts_commands[] = {
 	    "forget a host, one of its keys, or pattern entries" },
 	{ "revoke", hosts_revoke_main, "HOST[:PORT] --key FINGERPRINT",
 	    "mark a pinned key revoked (exported as @revoked for ssh)" },
+	{ "rotate", hosts_rotate_main,
+	    "HOST[:PORT] TYPE BASE64 [--grace DURATION] | HOST[:PORT] --finalize",
+	    "pin a host's new key beside its old one of that type, which is "
+	    "revoked after the grace (7d by default) or on --finalize" },
 	{ "verify", hosts_verify_main, "HOST[:PORT] TYPE BASE64",
 	    "exit 0 pinned, 1 unknown host, 2 key not pinned, 3 key revoked; "
 	    "64 usage or input error, 70 failure" },

@@ -31,7 +31,7 @@ parse_when(const char *s, time_t now, int64_t *tp)
 	const char *end;
 	char *e;
 	unsigned long long n;
-	unsigned long mult;
+	int64_t ago;
 
 	if (*s == '@') {
 		errno = 0;
@@ -42,18 +42,11 @@ parse_when(const char *s, time_t now, int64_t *tp)
 		*tp = (int64_t)n;
 		return 0;
 	}
-	if (*s >= '0' && *s <= '9') {
-		errno = 0;
-		n = strtoull(s, &e, 10);
-		if (errno == 0 && e != s && e[0] != '\0' && e[1] == '\0' &&
-		    strchr("smhdw", e[0]) != NULL) {
-			mult = e[0] == 's' ? 1 : e[0] == 'm' ? 60 : e[0] == 'h' ? 3600 :
-			    e[0] == 'd' ? 86400 : 604800;
-			if (n > (unsigned long long)now / mult)
-				return -1;
-			*tp = (int64_t)now - (int64_t)(n * mult);
-			return 0;
-		}
+	if (*s >= '0' && *s <= '9' && strchr(s, '-') == NULL) {
+		if (ctl_parse_duration(s, &ago) != 0 || ago > (int64_t)now)
+			return -1;
+		*tp = (int64_t)now - ago;
+		return 0;
 	}
 	memset(&tm, 0, sizeof(tm));
 	if ((end = strptime(s, "%Y-%m-%d", &tm)) == NULL)

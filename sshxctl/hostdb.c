@@ -203,3 +203,31 @@ ctl_iso_time(int64_t t, char out[static 32])
 		snprintf(out, 32, "%lld", (long long)t);
 	return out;
 }
+
+int
+ctl_parse_duration(const char *s, int64_t *secondsp)
+{
+	unsigned long long n;
+	unsigned long mult;
+	char *e;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtoull(s, &e, 10);
+	if (errno != 0 || e == s)
+		return -1;
+	if (*e == '\0' && n == 0) {
+		*secondsp = 0;
+		return 0;
+	}
+	if (e[0] == '\0' || e[1] != '\0' || strchr("smhdw", e[0]) == NULL)
+		return -1;
+	mult = e[0] == 's' ? 1 : e[0] == 'm' ? 60 : e[0] == 'h' ? 3600 :
+	    e[0] == 'd' ? 86400 : 604800;
+	/* Ten years at most: anything longer is a typo. */
+	if (n > 10ULL * 366 * 86400 / mult)
+		return -1;
+	*secondsp = (int64_t)(n * mult);
+	return 0;
+}

@@ -105,6 +105,8 @@ int ctl_host_filter_match(struct sshx_kh_hasher *hs, const char *pattern,
 int ctl_resolve_host(struct sshx_store *s, const struct sshx_kh_host *h, int64_t *idp);
 /* Formats seconds since the epoch as UTC ISO 8601. */
 const char *ctl_iso_time(int64_t t, char out[static 32]);
+/* Parses a duration "0", "90s", "30m", "12h", "7d", "2w" (at most ten years); 0 or -1. */
+int ctl_parse_duration(const char *s, int64_t *secondsp);
 
 extern const struct command agent_commands[];
 extern const struct command key_commands[];

@@ -58,7 +58,8 @@ is "hosts add pins a key (exit 0)" 0 "$RC"
 is "hosts add prints host, type and fingerprint" "web1.example.com ssh-ed25519 $FP_ED" "$(cat "$T/out")"
 is "the database is created with mode 0600" 600 "$(stat -c %a "$DB")"
 is "its directory with mode 0700" 700 "$(stat -c %a "$T/db")"
-is "the schema version is recorded in PRAGMA user_version" 1 "$(sqlite3 "$DB" 'PRAGMA user_version')"
+is "the schema version (the newest migration) is recorded in PRAGMA user_version" \
+	"$(ls "$SSHX_TESTDIR"/../../schema/[0-9][0-9][0-9][0-9]-*.sql | wc -l)" "$(sqlite3 "$DB" 'PRAGMA user_version')"
 is "the database is in WAL mode" wal "$(sqlite3 "$DB" 'PRAGMA journal_mode')"
 is "the add left one audit row" "sshxctl|hosts.add|web1.example.com|$FP_ED|ok" \
 	"$(sqlite3 "$DB" "SELECT actor, action, host, fingerprint, result FROM audit")"
@@ -339,6 +340,63 @@ else
 fi
 is "the audit trail records exports" 2 \
 	"$(sqlite3 "$DB" "SELECT count(*) FROM audit WHERE action = 'known-hosts.export' AND detail LIKE '%/exp/all %'")"
+
+# ---------------------------------------------------------------- host key rotation
+
+ssh-keygen -q -t ed25519 -N '' -f "$T/other/third" || bail "generate a third ed25519 key" "ssh-keygen failed"
+ED3=$(b64_of "$T/other/third.pub")
+ctl hosts add rot.example.com ssh-ed25519 "$ED"
+ctl hosts rotate rot.example.com ssh-ed25519 "$ED2" --grace 1h
+if [ "$RC" -eq 0 ] && grep -q "pinned $FP_ED2 beside $FP_ED, which is revoked at " "$T/out"; then
+	ok "hosts rotate pins the new key beside the old one and says when the old one goes"
+else
+	fail "hosts rotate pins the new key" "expected exit 0 and the schedule" "got $RC: $(cat "$T/out" "$T/err")"
+fi
+ctl hosts verify rot.example.com ssh-ed25519 "$ED"
+is "during the grace the old key still verifies" 0 "$RC"
+ctl hosts verify rot.example.com ssh-ed25519 "$ED2"
+is "during the grace the new key verifies" 0 "$RC"
+ctl hosts rotate rot.example.com ssh-ed25519 "$ED2" --grace 1h
+if [ "$RC" -eq 0 ] && grep -q "nothing changed" "$T/out"; then
+	ok "repeating the rotation changes nothing"
+else
+	fail "repeating the rotation changes nothing" "expected exit 0, nothing changed" "got $RC: $(cat "$T/out" "$T/err")"
+fi
+expect_refused "a second rotation while one is under way" 2 "a rotation is under way" \
+	hosts rotate rot.example.com ssh-ed25519 "$ED3"
+expect_refused "rotating a type the host has no pinned key of" 1 "has no pinned ecdsa-sha2-nistp256 key to rotate" \
+	hosts rotate rot.example.com ecdsa-sha2-nistp256 "$EC"
+expect_refused "rotating an unknown host" 1 "is not in the host database" \
+	hosts rotate nowhere.example.com ssh-ed25519 "$ED3"
+expect_refused "a grace that is not a duration" 2 "is not a duration" \
+	hosts rotate rot.example.com ssh-ed25519 "$ED3" --grace soon
+ctl known-hosts export --out "$T/exp/rot-openssh" --format openssh --host rot.example.com
+is "during the grace the openssh export has both keys" \
+	"rot.example.com ssh-ed25519 $ED
+rot.example.com ssh-ed25519 $ED2" "$(grep '^rot.example.com ' "$T/exp/rot-openssh")"
+ctl known-hosts export --out "$T/exp/rot-paramiko" --host rot.example.com
+is "during the grace the paramiko export keeps the key in service (the older one)" \
+	"rot.example.com ssh-ed25519 $ED" "$(cat "$T/exp/rot-paramiko")"
+has_note=$(grep -c "Paramiko uses only the first" "$T/err")
+is "and says which key it left out" 1 "$has_note"
+
+# The grace running out (its end moved into the past) revokes the old key without any command.
+sqlite3 "$DB" "UPDATE host_keys SET retire_at = retire_at - 7200 WHERE name = 'rot.example.com' AND retire_at IS NOT NULL"
+ctl hosts verify rot.example.com ssh-ed25519 "$ED"
+is "after the grace the old key verifies as revoked" 3 "$RC"
+ctl known-hosts export --out "$T/exp/rot-paramiko" --host rot.example.com
+is "after the grace the paramiko export has the new key" "rot.example.com ssh-ed25519 $ED2" "$(cat "$T/exp/rot-paramiko")"
+ctl hosts rotate rot.example.com --finalize
+is "--finalize after the grace revokes the old key for good" 0 "$RC"
+is "the old key is now stored revoked" "revoked|" \
+	"$(sqlite3 "$DB" "SELECT state, retire_at FROM host_keys WHERE name = 'rot.example.com' AND fingerprint = '$FP_ED'")"
+ctl hosts rotate rot.example.com --finalize
+if [ "$RC" -eq 0 ] && grep -q "nothing changed" "$T/out"; then ok "--finalize again changes nothing"; else fail "--finalize again" "expected nothing changed" "got $RC: $(cat "$T/out")"; fi
+
+ctl hosts rotate rot.example.com ssh-ed25519 "$ED3" --grace 0
+ctl hosts verify rot.example.com ssh-ed25519 "$ED2"
+is "--grace 0 revokes the old key at once" 3 "$RC"
+is "rotations are in the audit trail" 3 "$(sqlite3 "$DB" "SELECT count(*) FROM audit WHERE action = 'hosts.rotate' AND host = 'rot.example.com'")"
 
 # ---------------------------------------------------------------- the database file itself
 

@@ -323,7 +323,7 @@ add_tagged(struct sshx_store *s, int64_t host, const char *type, int tag,
 
 /* What the collecting callbacks keep of each row. */
 struct rec {
-	int64_t id, host_id, added, last_verified;
+	int64_t id, host_id, added, last_verified, retire_at;
 	char host[128];
 	int port, hashed, tag, state, marker;
 	char type[40], fp[64], source[40], pattern[64];
@@ -356,6 +356,7 @@ collect_key(const struct sshx_store_key *k, void *arg)
 	snprintf(r->source, sizeof(r->source), "%s", k->source);
 	r->added = k->added;
 	r->last_verified = k->last_verified;
+	r->retire_at = k->retire_at;
 	return 0;
 }
 
@@ -851,6 +852,46 @@ START_TEST(test_lookup_same_and_other_pinned)
 	ck_assert_int_eq(lk.same_id, 0);
 	ck_assert_int_eq(lk.other_id, 0);
 	sshx_store_close(s);
+}
+END_TEST
+
+START_TEST(test_retire_then_finalize)
+{
+	struct sshx_store *s = store_open(SSHX_STORE_CREATE);
+	struct sshx_store_lookup lk;
+	struct recs rs = { .n = 0 };
+	unsigned long n;
+	int64_t h, k;
+	uint8_t blob[64];
+
+	ck_ok(sshx_store_add_host(s, "h.example", 22, 0, &h));
+	add_tagged(s, h, "ssh-ed25519", 1, SSHX_STORE_PINNED);
+	k = key_id(s, h, 1);
+	/* Retired in the future: still pinned, and it still blocks another key of its type. */
+	ck_ok(sshx_store_retire_key(s, k, (int64_t)time(NULL) + 3600));
+	ck_ok(sshx_store_foreach_key(s, collect_key, &rs));
+	ck_assert_int_eq(rs.r[0].state, SSHX_STORE_PINNED);
+	ck_assert_int_gt(rs.r[0].retire_at, (int64_t)time(NULL));
+	memset(blob, 0xee, sizeof(blob));
+	ck_ok(sshx_store_lookup_key(s, h, "ssh-ed25519", blob, sizeof(blob), &lk));
+	ck_assert_int_eq(lk.other_id, k);
+	/* Retired in the past: revoked everywhere without anything written. */
+	ck_ok(sshx_store_retire_key(s, k, (int64_t)time(NULL) - 1));
+	rs.n = 0;
+	ck_ok(sshx_store_foreach_key(s, collect_key, &rs));
+	ck_assert_int_eq(rs.r[0].state, SSHX_STORE_REVOKED);
+	ck_ok(sshx_store_lookup_key(s, h, "ssh-ed25519", blob, sizeof(blob), &lk));
+	ck_assert_int_eq(lk.other_id, 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM host_keys WHERE state = 'pinned'"), 1);
+	/* Finalize writes it down, once. */
+	ck_ok(sshx_store_finalize_host(s, h, &n));
+	ck_assert_uint_eq(n, 1);
+	ck_ok(sshx_store_finalize_host(s, h, &n));
+	ck_assert_uint_eq(n, 0);
+	ck_err(sshx_store_retire_key(s, k + 100, (int64_t)time(NULL)), SSHX_ERR_NOT_FOUND);
+	sshx_store_close(s);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM host_keys WHERE state = 'revoked' "
+	    "AND retire_at IS NULL"), 1);
 }
 END_TEST
 
@@ -1482,6 +1523,7 @@ store_suite(void)
 	add(s, "lookup finds the same key and another pinned one",
 	    test_lookup_same_and_other_pinned);
 	add(s, "state changes", test_state_changes);
+	add(s, "retire, then finalize", test_retire_then_finalize);
 	add(s, "touch sets last_verified", test_touch_sets_last_verified);
 	add(s, "foreach_key in export order", test_foreach_key_export_order);
 	add(s, "foreach_host_key lists one host in order",

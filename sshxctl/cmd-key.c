@@ -47,19 +47,6 @@ state_name(enum sshx_key_state s)
 	return "unknown";
 }
 
-/* Formats seconds since the epoch as UTC ISO 8601. */
-static const char *
-iso_time(uint64_t t, char out[static 32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, 32, "%llu", (unsigned long long)t);
-	return out;
-}
-
 /* Checks a key name given on the command line. */
 static int
 check_name(const char *what, const char *name)
@@ -302,10 +289,10 @@ entry_json(const struct sshx_keyring_entry *e)
 	printf(",\"type\":\"%s\",\"bits\":%u,\"fingerprint\":\"%s\",\"comment\":",
 	    sshx_key_type_name(sshx_key_type(e->key)), sshx_key_bits(e->key), fp);
 	ctl_json_string(stdout, e->comment);
-	printf(",\"created\":\"%s\",\"state\":\"%s\"", iso_time(e->created, ts),
+	printf(",\"created\":\"%s\",\"state\":\"%s\"", ctl_iso_time((int64_t)e->created, ts),
 	    state_name(e->state));
 	if (e->retire_at != 0)
-		printf(",\"retire_at\":\"%s\"", iso_time(e->retire_at, ts));
+		printf(",\"retire_at\":\"%s\"", ctl_iso_time((int64_t)e->retire_at, ts));
 	printf(",\"predecessor\":");
 	ctl_json_string(stdout, e->predecessor);
 	printf(",\"successor\":");
@@ -339,7 +326,7 @@ key_list_main(int argc, char **argv, const struct globals *g)
 		sshx_key_fingerprint(e->key, fp);
 		printf("%-20s %-20s %s %-8s %s %s\n", e->name,
 		    sshx_key_type_name(sshx_key_type(e->key)), fp,
-		    state_name(e->state), iso_time(e->created, ts), e->comment);
+		    state_name(e->state), ctl_iso_time((int64_t)e->created, ts), e->comment);
 	}
 	if (g->json)
 		printf("]\n");
@@ -390,9 +377,9 @@ key_show_main(int argc, char **argv, const struct globals *g)
 		    "comment: %s\ncreated: %s\nstate: %s\n", e->name,
 		    sshx_key_type_name(sshx_key_type(e->key)),
 		    sshx_key_bits(e->key), fp, e->comment,
-		    iso_time(e->created, ts), state_name(e->state));
+		    ctl_iso_time((int64_t)e->created, ts), state_name(e->state));
 		if (e->retire_at != 0)
-			printf("retire at: %s\n", iso_time(e->retire_at, ts));
+			printf("retire at: %s\n", ctl_iso_time((int64_t)e->retire_at, ts));
 		if (*e->predecessor != '\0')
 			printf("predecessor: %s\n", e->predecessor);
 		if (*e->successor != '\0')

@@ -32,6 +32,7 @@
 #define STORE_BUSY_MS		10000
 #define STORE_WAL_RETRY_MS	5	/* pause between attempts to switch to WAL */
 #define STORE_HASH_KEY_NAME	"hash-key"
+#define STORE_RETENTION_NAME	"audit-retention"
 /*
  * A page cache of up to 64 MiB (SQLite's default is 2 MiB), filled only as
  * pages are used: a large import then stops spilling to the WAL and reading
@@ -69,6 +70,9 @@ enum stmt_id {
 	ST_PAT_REMOVE,
 	ST_PAT_ALL,
 	ST_AUDIT,
+	ST_AUDIT_PRUNE,
+	ST_RETENTION_GET,
+	ST_RETENTION_SET,
 	ST_AUDIT_SINCE,
 	ST_COUNT_
 };
@@ -164,6 +168,13 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_AUDIT_SINCE] = "SELECT id, time, actor, uid, pid, exe, action, host, "
 	    "fingerprint, detail, result FROM audit WHERE time >= ?1 "
 	    "AND (?2 IS NULL OR fingerprint = ?2) ORDER BY time, id",
+	/* Rows older than the retention (seconds, in meta) go; none without a setting. */
+	[ST_AUDIT_PRUNE] = "DELETE FROM audit WHERE time < ?1 - (SELECT value FROM meta "
+	    "WHERE name = '" STORE_RETENTION_NAME "' AND value > 0)",
+	[ST_RETENTION_GET] = "SELECT value FROM meta WHERE name = '"
+	    STORE_RETENTION_NAME "'",
+	[ST_RETENTION_SET] = "INSERT INTO meta (name, value) VALUES ('"
+	    STORE_RETENTION_NAME "', ?1) ON CONFLICT (name) DO UPDATE SET value = ?1",
 	[ST_AUDIT] = "INSERT INTO audit (time, actor, uid, pid, exe, action, "
 	    "host, fingerprint, detail, result) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -1395,9 +1406,58 @@ sshx_store_audit(struct sshx_store *s, const struct sshx_store_audit *a)
 		r = map_rc(rc);
 		goto out;
 	}
+	if ((r = stmt_run(st)) != 0)
+		goto out;
+	stmt_put(s, ST_AUDIT, st);
+	st = NULL;
+	/* Every row written ages the oldest out: the trail keeps the retention asked for. */
+	if ((r = stmt_get(s, ST_AUDIT_PRUNE, &st)) != 0)
+		goto out;
+	if ((rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL))) != SQLITE_OK) {
+		r = map_rc(rc);
+		goto out;
+	}
 	r = stmt_run(st);
+	stmt_put(s, ST_AUDIT_PRUNE, st);
+	return r;
  out:
 	stmt_put(s, ST_AUDIT, st);
+	return r;
+}
+
+int
+sshx_store_get_retention(struct sshx_store *s, int64_t *secondsp)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	*secondsp = 0;
+	if (s == NULL)
+		return SSHX_ERR_INVALID_ARGUMENT;
+	if ((r = stmt_get(s, ST_RETENTION_GET, &st)) != 0)
+		return r;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*secondsp = sqlite3_column_int64(st, 0);
+	r = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : map_rc(rc);
+	stmt_put(s, ST_RETENTION_GET, st);
+	return r;
+}
+
+int
+sshx_store_set_retention(struct sshx_store *s, int64_t seconds)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if (s == NULL || seconds < 0)
+		return SSHX_ERR_INVALID_ARGUMENT;
+	if ((r = stmt_get(s, ST_RETENTION_SET, &st)) != 0)
+		return r;
+	if ((rc = sqlite3_bind_int64(st, 1, seconds)) != SQLITE_OK)
+		r = map_rc(rc);
+	else
+		r = stmt_run(st);
+	stmt_put(s, ST_RETENTION_SET, st);
 	return r;
 }
 

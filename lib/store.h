@@ -191,8 +191,15 @@ struct sshx_store_audit {
 	const char *result;	/* "ok", "refused", ... */
 };
 
-/* Appends an audit row with the current time, uid, pid and /proc/self/exe. */
+/*
+ * Appends an audit row with the current time, uid, pid and /proc/self/exe,
+ * then removes the rows older than the retention, when one is set.
+ */
 int sshx_store_audit(struct sshx_store *s, const struct sshx_store_audit *a);
+/* The audit retention in seconds; 0 (also when never set) keeps every row. */
+int sshx_store_get_retention(struct sshx_store *s, int64_t *secondsp);
+/* Sets the audit retention (0: keep every row); pruning happens with the next row written. */
+int sshx_store_set_retention(struct sshx_store *s, int64_t seconds);
 
 /* One audit row as read back (valid during the callback only); uid and pid are -1 when unknown. */
 struct sshx_store_audit_row {

@@ -132,6 +132,30 @@ log_row_cb(const struct sshx_store_audit_row *row, void *arg)
 	return 0;
 }
 
+/* Sets how long audit rows are kept, as an audited change of its own. */
+static int
+set_retention(struct sshx_store *s, const char *what, int64_t seconds)
+{
+	char detail[96];
+	int r;
+
+	if (seconds == 0)
+		snprintf(detail, sizeof(detail), "audit rows are kept forever");
+	else
+		snprintf(detail, sizeof(detail), "audit rows older than %lld days "
+		    "(%lld s) are removed", (long long)(seconds / 86400),
+		    (long long)seconds);
+	if ((r = sshx_store_begin(s)) != 0 ||
+	    (r = sshx_store_set_retention(s, seconds)) != 0 ||
+	    (r = ctl_audit(s, "log.retention", NULL, NULL, detail)) != 0 ||
+	    (r = sshx_store_commit(s)) != 0) {
+		sshx_store_rollback(s);
+		return ctl_store_error(what, s, r);
+	}
+	printf("%s\n", detail);
+	return EXIT_OK;
+}
+
 static int
 log_main(int argc, char **argv, const struct globals *g)
 {
@@ -139,13 +163,14 @@ log_main(int argc, char **argv, const struct globals *g)
 		{ "since", required_argument, NULL, 's' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "host", required_argument, NULL, 'h' },
+		{ "retention", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *what = "log", *fp = NULL;
 	struct log_ctx c = { .g = g };
 	struct sshx_store *s = NULL;
 	char path[PATH_MAX];
-	int64_t since = 0;
+	int64_t since = 0, retention = -1;
 	int ch, r, ret;
 
 	optind = 0;
@@ -165,6 +190,13 @@ log_main(int argc, char **argv, const struct globals *g)
 		case 'h':
 			c.host = optarg;
 			break;
+		case 'r':
+			if (ctl_parse_duration(optarg, &retention) != 0) {
+				ctl_error(what, "--retention: \"%s\" is not a duration "
+				    "(0 keeps everything; 90d, 12w, ...)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		default:
 			return EXIT_USAGE;
 		}
@@ -177,6 +209,10 @@ log_main(int argc, char **argv, const struct globals *g)
 		return EXIT_USAGE;
 	if ((ret = ctl_store_open(g, what, 0, &s, path, sizeof(path), NULL)) != 0)
 		return ret;
+	if (retention >= 0) {
+		ret = set_retention(s, what, retention);
+		goto out;
+	}
 	if (g->json)
 		printf("[");
 	if ((r = sshx_store_begin_read(s)) != 0 ||
@@ -195,8 +231,10 @@ log_main(int argc, char **argv, const struct globals *g)
 }
 
 const struct command log_commands[] = {
-	{ "", log_main, "[--since WHEN] [--key FINGERPRINT] [--host NAME] [--json]",
+	{ "", log_main, "[--since WHEN] [--key FINGERPRINT] [--host NAME] [--json] "
+	    "| --retention DURATION",
 	    "the audit trail, oldest first; WHEN is 7d, 12h, 30m, 2026-11-27, "
-	    "2026-11-27T10:00:00Z or @SECONDS" },
+	    "2026-11-27T10:00:00Z or @SECONDS; --retention sets how long rows are "
+	    "kept (0: forever)" },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -72,4 +72,18 @@ else
 	ok "the audit trail holds no key material"
 fi
 
+# Retention: rows older than the setting go when the next row is written.
+sqlite3 "$DB" "INSERT INTO audit (time, actor, action, result) VALUES (strftime('%s','now') - 3 * 86400, 'sshxctl', 'old.action', 'ok')"
+ctl log --retention 2d
+if [ "$RC" -eq 0 ] && grep -q "older than 2 days" "$T/out"; then ok "log --retention sets how long rows are kept"; else fail "log --retention" "expected exit 0 and the setting" "got $RC: $(cat "$T/out" "$T/err")"; fi
+is "the row older than the retention is gone" 0 "$(sqlite3 "$DB" "SELECT count(*) FROM audit WHERE action = 'old.action'")"
+is "the newer rows stay (5), and the setting itself is audited (1)" 6 "$(sqlite3 "$DB" 'SELECT count(*) FROM audit')"
+ctl log --retention 0
+is "--retention 0 keeps everything again" 0 "$RC"
+sqlite3 "$DB" "INSERT INTO audit (time, actor, action, result) VALUES (strftime('%s','now') - 400 * 86400, 'sshxctl', 'ancient.action', 'ok')"
+"$SSHXCTL" hosts add db2.example.com ssh-ed25519 "$ED" >/dev/null 2>&1
+is "without a retention old rows stay" 1 "$(sqlite3 "$DB" "SELECT count(*) FROM audit WHERE action = 'ancient.action'")"
+ctl log --retention forever
+is "a retention that is not a duration is a usage error" 2 "$RC"
+
 done_testing

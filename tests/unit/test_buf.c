@@ -14,20 +14,6 @@
 #include "err.h"
 #include "tap.h"
 
-/* Fails unless expr returns 0. */
-#define ck_ok(expr) do {						\
-	int r_ = (expr);						\
-	ck_assert_msg(r_ == 0, "%s: expected 0, got %d (%s)",		\
-	    #expr, r_, sshx_strerror(r_));				\
-} while (0)
-
-/* Fails unless expr returns the error code want. */
-#define ck_err(expr, want) do {						\
-	int r_ = (expr), w_ = (want);					\
-	ck_assert_msg(r_ == w_, "%s: expected %d (%s), got %d (%s)",	\
-	    #expr, w_, sshx_strerror(w_), r_, sshx_strerror(r_));	\
-} while (0)
-
 /* Fails unless the unread bytes of b are exactly the len bytes at want. */
 #define ck_contents(b, want, len) do {					\
 	size_t l_ = (len);						\

@@ -17,34 +17,9 @@
 #include "key.h"
 #include "tap.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
-#ifdef TEST_ASAN
-#include <sanitizer/lsan_interface.h>
-#endif
-
 #define SSH_KEYGEN	"/usr/bin/ssh-keygen"
 #define TEST_RSA_BITS	2048
 #define KEY_TIMEOUT	120
-
-/* Fails unless expr returns 0. */
-#define ck_ok(expr) do {						\
-	int r_ = (expr);						\
-	ck_assert_msg(r_ == 0, "%s: expected 0, got %d (%s)",		\
-	    #expr, r_, sshx_strerror(r_));				\
-} while (0)
-
-/* Fails unless expr returns the error code want. */
-#define ck_err(expr, want) do {						\
-	int r_ = (expr), w_ = (want);					\
-	ck_assert_msg(r_ == w_, "%s: expected %d (%s), got %d (%s)",	\
-	    #expr, w_, sshx_strerror(w_), r_, sshx_strerror(r_));	\
-} while (0)
 
 static const enum sshx_key_type all_types[] = {
 	SSHX_KEY_ED25519,
@@ -283,44 +258,6 @@ write_temp(const char *text, char *path, size_t max)
 	ck_assert_msg((fd = mkstemp(path)) >= 0, "mkstemp failed");
 	ck_assert_msg(write(fd, text, len) == (ssize_t)len, "write to %s failed", path);
 	close(fd);
-}
-
-/*
- * libgcrypt's strongest random level (used by key generation) keeps its
- * entropy collector's 128 KiB heap buffer referenced only from inside the
- * secure-memory pool, an mmap'd region LeakSanitizer does not scan, so every
- * test process that generates a key would report it as leaked. Scanning the
- * pool as a root region removes that false report and keeps real leaks visible.
- */
-static void
-lsan_scan_secmem(void)
-{
-#ifdef TEST_ASAN
-	uintptr_t p, lo, hi;
-	void *probe;
-	char line[4096];
-	FILE *f;
-
-	if ((probe = gcry_malloc_secure(1)) == NULL)
-		return;
-	p = (uintptr_t)probe;
-	gcry_free(probe);
-	if ((f = fopen("/proc/self/maps", "r")) == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR, &lo, &hi) != 2 ||
-		    p < lo || p >= hi)
-			continue;
-		/* The mapping may be merged with neighbours: stay near the pool. */
-		if (p - lo > SSHX_SECMEM_SIZE)
-			lo = p - SSHX_SECMEM_SIZE;
-		if (hi - p > SSHX_SECMEM_SIZE)
-			hi = p + SSHX_SECMEM_SIZE;
-		__lsan_register_root_region((void *)lo, hi - lo);
-		break;
-	}
-	fclose(f);
-#endif
 }
 
 /* ---- Type names ---- */
@@ -1683,7 +1620,7 @@ add(Suite *s, const char *name, const TTest *t, int n)
 	TCase *tc = tcase_create(name);
 
 	tcase_set_timeout(tc, KEY_TIMEOUT);
-	tcase_add_checked_fixture(tc, lsan_scan_secmem, NULL);
+	tcase_add_checked_fixture(tc, sshx_test_lsan_secmem, NULL);
 	if (n > 0)
 		tcase_add_loop_test(tc, t, 0, n);
 	else

@@ -29,17 +29,6 @@
 #include "keyring.h"
 #include "tap.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
-#ifdef TEST_ASAN
-#include <sanitizer/lsan_interface.h>
-#endif
-
 /* Offsets of the version 1 layout, as doc/keyring-format.md gives them. */
 #define OFF_VERSION	8
 #define OFF_KDF_ID	12
@@ -77,61 +66,12 @@ static const enum sshx_key_type all_types[] = {
 static char dir[64];
 static char path[128];
 
-/* Fails unless expr returns 0. */
-#define ck_ok(expr) do {						\
-	int r_ = (expr);						\
-	ck_assert_msg(r_ == 0, "%s: expected 0, got %d (%s)",		\
-	    #expr, r_, sshx_strerror(r_));				\
-} while (0)
-
-/* Fails unless expr returns the error code want. */
-#define ck_err(expr, want) do {						\
-	int r_ = (expr), w_ = (want);					\
-	ck_assert_msg(r_ == w_, "%s: expected %d (%s), got %d (%s)",	\
-	    #expr, w_, sshx_strerror(w_), r_, sshx_strerror(r_));	\
-} while (0)
-
 /* ---- Fixtures and helpers ---- */
-
-/*
- * libgcrypt keeps its strong random pool referenced only from inside the
- * secure-memory pool, which LeakSanitizer does not scan; registering the pool
- * as a root region removes that false leak and keeps real leaks visible.
- */
-static void
-lsan_register_secmem(void)
-{
-#ifdef TEST_ASAN
-	uintptr_t p, lo, hi;
-	char line[4096];
-	void *probe;
-	FILE *f;
-
-	if ((probe = gcry_malloc_secure(1)) == NULL)
-		return;
-	p = (uintptr_t)probe;
-	gcry_free(probe);
-	if ((f = fopen("/proc/self/maps", "r")) == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR, &lo, &hi) != 2 ||
-		    p < lo || p >= hi)
-			continue;
-		if (p - lo > SSHX_SECMEM_SIZE)
-			lo = p - SSHX_SECMEM_SIZE;
-		if (hi - p > SSHX_SECMEM_SIZE)
-			hi = p + SSHX_SECMEM_SIZE;
-		__lsan_register_root_region((void *)lo, hi - lo);
-		break;
-	}
-	fclose(f);
-#endif
-}
 
 static void
 setup(void)
 {
-	lsan_register_secmem();
+	sshx_test_lsan_secmem();
 	snprintf(dir, sizeof(dir), "/tmp/sshx-kr.XXXXXX");
 	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
 	snprintf(path, sizeof(path), "%s/keyring", dir);

@@ -20,20 +20,6 @@
 #define WHY_SIZE	512
 #define KH_TIMEOUT	60
 
-/* Fails unless expr returns 0. */
-#define ck_ok(expr) do {						\
-	int r_ = (expr);						\
-	ck_assert_msg(r_ == 0, "%s: expected 0, got %d (%s)",		\
-	    #expr, r_, sshx_strerror(r_));				\
-} while (0)
-
-/* Fails unless expr returns the error code want. */
-#define ck_err(expr, want) do {						\
-	int r_ = (expr), w_ = (want);					\
-	ck_assert_msg(r_ == w_, "%s: expected %d (%s), got %d (%s)",	\
-	    #expr, w_, sshx_strerror(w_), r_, sshx_strerror(r_));	\
-} while (0)
-
 /* Fails unless the reason why holds phrase. */
 #define ck_why(why, phrase) \
 	ck_assert_msg(strstr((why), (phrase)) != NULL,			\

@@ -32,17 +32,6 @@
 #include "store.h"
 #include "tap.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
-#ifdef TEST_ASAN
-#include <sanitizer/lsan_interface.h>
-#endif
-
 #define OTHER_UID	65534	/* nobody */
 #define APP_ID		0x73736878
 #define BLOB_LEN	51	/* an ssh-ed25519 public key blob */
@@ -56,56 +45,7 @@ static char tdir[PATH_MAX];	/* one per test, inside base */
 static char dbpath[PATH_MAX];	/* tdir/sshx.db */
 static char why[512];
 
-/* Fails unless expr returns 0. */
-#define ck_ok(expr) do {						\
-	int r_ = (expr);						\
-	ck_assert_msg(r_ == 0, "%s: expected 0, got %d (%s)",		\
-	    #expr, r_, sshx_strerror(r_));				\
-} while (0)
-
-/* Fails unless expr returns the error code want. */
-#define ck_err(expr, want) do {						\
-	int r_ = (expr), w_ = (want);					\
-	ck_assert_msg(r_ == w_, "%s: expected %d (%s), got %d (%s)",	\
-	    #expr, w_, sshx_strerror(w_), r_, sshx_strerror(r_));	\
-} while (0)
-
 /* ---- Fixtures and helpers ---- */
-
-/*
- * libgcrypt keeps its strong random pool referenced only from inside the
- * secure-memory pool, which LeakSanitizer does not scan; registering the pool
- * as a root region removes that false leak and keeps real leaks visible.
- */
-static void
-lsan_register_secmem(void)
-{
-#ifdef TEST_ASAN
-	uintptr_t p, lo, hi;
-	char line[4096];
-	void *probe;
-	FILE *f;
-
-	if ((probe = gcry_malloc_secure(1)) == NULL)
-		return;
-	p = (uintptr_t)probe;
-	gcry_free(probe);
-	if ((f = fopen("/proc/self/maps", "r")) == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR, &lo, &hi) != 2 ||
-		    p < lo || p >= hi)
-			continue;
-		if (p - lo > SSHX_SECMEM_SIZE)
-			lo = p - SSHX_SECMEM_SIZE;
-		if (hi - p > SSHX_SECMEM_SIZE)
-			hi = p + SSHX_SECMEM_SIZE;
-		__lsan_register_root_region((void *)lo, hi - lo);
-		break;
-	}
-	fclose(f);
-#endif
-}
 
 static int
 rm_one(const char *p, const struct stat *st, int type, struct FTW *ftw)
@@ -135,7 +75,7 @@ base_teardown(void)
 static void
 setup(void)
 {
-	lsan_register_secmem();
+	sshx_test_lsan_secmem();
 	ck_assert_int_lt(snprintf(tdir, sizeof(tdir), "%.*s/t-XXXXXX",
 	    (int)sizeof(tdir) - 16, base), (int)sizeof(tdir));
 	ck_assert_msg(mkdtemp(tdir) != NULL, "expected mkdtemp to work, got %s",

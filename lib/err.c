@@ -1,6 +1,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "err.h"
@@ -55,4 +57,20 @@ sshx_strerror(int code)
 	if (code > 0 || code <= SSHX_ERR_MAX_)
 		return "unknown error";
 	return messages[-code];
+}
+
+void
+sshx_why(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+	size_t i;
+
+	if (why == NULL || whylen == 0)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	for (i = 0; why[i] != '\0'; i++)
+		if ((unsigned char)why[i] < 0x20 || why[i] == 0x7f)
+			why[i] = '?';
 }

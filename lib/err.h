@@ -2,6 +2,8 @@
 #ifndef SSHX_ERR_H
 #define SSHX_ERR_H
 
+#include <stddef.h>
+
 enum {
 	SSHX_OK = 0,
 	SSHX_ERR_INTERNAL = -1,
@@ -47,5 +49,13 @@ enum {
 
 /* Returns a static, human-readable description of an SSHX_ERR_* code; never NULL. */
 const char *sshx_strerror(int code);
+
+/*
+ * Formats a reason for a person into why (whylen bytes; why may be NULL) as
+ * one line: control characters become '?', so that a file name or other
+ * input quoted in it cannot add lines to a log or a terminal.
+ */
+void sshx_why(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -29,23 +29,6 @@
 #define READ_CHUNK	4096	/* read size once the file has grown past fstat's size */
 #define LOCK_POLL_MS	10
 
-/* Formats why as one line; control characters become '?' so a file name cannot add lines. */
-static void __attribute__((format(printf, 3, 4)))
-why_set(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-	size_t i;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	for (i = 0; why[i] != '\0'; i++)
-		if ((unsigned char)why[i] < 0x20 || why[i] == 0x7f)
-			why[i] = '?';
-}
-
 /* Sets why to "<context>: <strerror(errno)>" and returns SSHX_ERR_SYSTEM with errno kept. */
 static int __attribute__((format(printf, 3, 4)))
 sys_why(char *why, size_t whylen, const char *fmt, ...)
@@ -58,7 +41,7 @@ sys_why(char *why, size_t whylen, const char *fmt, ...)
 		va_start(ap, fmt);
 		(void)vsnprintf(ctx, sizeof(ctx), fmt, ap);
 		va_end(ap);
-		why_set(why, whylen, "%s: %s", ctx, strerror(e));
+		sshx_why(why, whylen, "%s: %s", ctx, strerror(e));
 	}
 	errno = e;
 	return SSHX_ERR_SYSTEM;
@@ -189,13 +172,13 @@ dir_check(int dfd, const char *dir, char *why, size_t whylen)
 	if (fstat(dfd, &st) == -1)
 		return sys_why(why, whylen, "cannot stat directory %s", dir);
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0) {
-		why_set(why, whylen, "directory %s is writable by group/others "
+		sshx_why(why, whylen, "directory %s is writable by group/others "
 		    "(mode %04o); refusing to write in it", dir,
 		    (unsigned int)(st.st_mode & 07777));
 		return SSHX_ERR_UNSAFE_FILE;
 	}
 	if (st.st_uid != geteuid() && st.st_uid != 0) {
-		why_set(why, whylen, "directory %s is owned by uid %lu, not by "
+		sshx_why(why, whylen, "directory %s is owned by uid %lu, not by "
 		    "you (uid %lu) or root", dir, (unsigned long)st.st_uid,
 		    (unsigned long)geteuid());
 		return SSHX_ERR_UNSAFE_FILE;
@@ -218,7 +201,7 @@ backup_keep(int dfd, const char *base, const struct stat *old, const char *path,
 	int r = SSHX_ERR_INTERNAL, linked = 0, e;
 
 	if ((bak = malloc(baksz)) == NULL) {
-		why_set(why, whylen, "cannot keep a backup of %s: out of memory", path);
+		sshx_why(why, whylen, "cannot keep a backup of %s: out of memory", path);
 		r = SSHX_ERR_ALLOC;
 		goto out;
 	}
@@ -233,7 +216,7 @@ backup_keep(int dfd, const char *base, const struct stat *old, const char *path,
 		goto out;
 	}
 	if (st.st_dev != old->st_dev || st.st_ino != old->st_ino) {
-		why_set(why, whylen, "%s was replaced by someone else while "
+		sshx_why(why, whylen, "%s was replaced by someone else while "
 		    "being written", path);
 		r = SSHX_ERR_UNSAFE_FILE;
 		goto out;
@@ -302,11 +285,11 @@ sshx_fs_atomic_begin(const char *path, mode_t mode, int flags,
 		*why = '\0';
 	if (wp == NULL || (mode & ~(mode_t)07777) != 0 ||
 	    (flags & ~SSHX_FS_KEEP_BACKUP) != 0) {
-		why_set(why, whylen, "invalid arguments for writing a file");
+		sshx_why(why, whylen, "invalid arguments for writing a file");
 		return SSHX_ERR_INVALID_ARGUMENT;
 	}
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
-		why_set(why, whylen, "cannot write %s: out of memory", path == NULL ?
+		sshx_why(why, whylen, "cannot write %s: out of memory", path == NULL ?
 		    "(null)" : path);
 		return SSHX_ERR_ALLOC;
 	}
@@ -317,7 +300,7 @@ sshx_fs_atomic_begin(const char *path, mode_t mode, int flags,
 	    (r = path_split(w->path, &w->dir, &w->base)) != 0) {
 		if (path != NULL && w->path == NULL)
 			r = SSHX_ERR_ALLOC;
-		why_set(why, whylen, "cannot write %s: %s", path == NULL ?
+		sshx_why(why, whylen, "cannot write %s: %s", path == NULL ?
 		    "(null)" : path, r == SSHX_ERR_ALLOC ? "out of memory" :
 		    "not a file name");
 		if (r == 0)
@@ -327,7 +310,7 @@ sshx_fs_atomic_begin(const char *path, mode_t mode, int flags,
 	w->namesz = strlen(w->base) + TMP_SUFFIX_LEN + 3;	/* '.' base '.' suffix NUL */
 	if ((w->tmp = malloc(w->namesz)) == NULL ||
 	    (w->btmp = malloc(w->namesz)) == NULL) {
-		why_set(why, whylen, "cannot write %s: out of memory", path);
+		sshx_why(why, whylen, "cannot write %s: out of memory", path);
 		r = SSHX_ERR_ALLOC;
 		goto out;
 	}
@@ -350,13 +333,13 @@ sshx_fs_atomic_begin(const char *path, mode_t mode, int flags,
 	}
 	if (fstatat(w->dfd, w->base, &w->old, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISLNK(w->old.st_mode)) {
-			why_set(why, whylen, "%s is a symlink; refusing to "
+			sshx_why(why, whylen, "%s is a symlink; refusing to "
 			    "write through it", path);
 			r = SSHX_ERR_UNSAFE_FILE;
 			goto out;
 		}
 		if (!S_ISREG(w->old.st_mode)) {
-			why_set(why, whylen, "%s is not a regular file; "
+			sshx_why(why, whylen, "%s is not a regular file; "
 			    "refusing to replace it", path);
 			r = SSHX_ERR_UNSAFE_FILE;
 			goto out;
@@ -389,7 +372,7 @@ sshx_fs_atomic_write(struct sshx_fs_atomic *w, const void *data, size_t len,
     char *why, size_t whylen)
 {
 	if (w == NULL || w->fd == -1 || (data == NULL && len != 0)) {
-		why_set(why, whylen, "invalid arguments for writing a file");
+		sshx_why(why, whylen, "invalid arguments for writing a file");
 		return SSHX_ERR_INVALID_ARGUMENT;
 	}
 	if (write_all(w->fd, data, len) == -1)
@@ -412,7 +395,7 @@ sshx_fs_atomic_commit(struct sshx_fs_atomic *w, char *why, size_t whylen)
 	if (why != NULL && whylen != 0)
 		*why = '\0';
 	if (w == NULL || w->fd == -1) {
-		why_set(why, whylen, "invalid arguments for writing a file");
+		sshx_why(why, whylen, "invalid arguments for writing a file");
 		atomic_free(w);
 		return SSHX_ERR_INVALID_ARGUMENT;
 	}
@@ -447,7 +430,7 @@ sshx_fs_atomic_commit(struct sshx_fs_atomic *w, char *why, size_t whylen)
 	if (!S_ISREG(st.st_mode) || st.st_dev != tst.st_dev ||
 	    st.st_ino != tst.st_ino || st.st_uid != geteuid() ||
 	    (st.st_mode & 07777) != w->mode || st.st_nlink != 1) {
-		why_set(why, whylen, "%s is not as written (owner uid %lu, mode "
+		sshx_why(why, whylen, "%s is not as written (owner uid %lu, mode "
 		    "%04o, %lu links); something else is changing it", w->path,
 		    (unsigned long)st.st_uid, (unsigned int)(st.st_mode & 07777),
 		    (unsigned long)st.st_nlink);
@@ -468,7 +451,7 @@ sshx_fs_write_atomic(const char *path, const void *data, size_t len,
 	int r;
 
 	if (data == NULL && len != 0) {
-		why_set(why, whylen, "invalid arguments for writing a file");
+		sshx_why(why, whylen, "invalid arguments for writing a file");
 		return SSHX_ERR_INVALID_ARGUMENT;
 	}
 	if ((r = sshx_fs_atomic_begin(path, mode, flags, &w, why, whylen)) != 0)
@@ -488,12 +471,12 @@ read_open_error(const char *path, char *why, size_t whylen)
 	int e = errno;
 
 	if (e == ENOENT) {
-		why_set(why, whylen, "%s does not exist", path);
+		sshx_why(why, whylen, "%s does not exist", path);
 		return SSHX_ERR_NOT_FOUND;
 	}
 	/* ELOOP also comes from too many symlinks in the ancestors: say "symlink" only when it is one. */
 	if (e == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
-		why_set(why, whylen, "%s is a symlink; refusing to follow it", path);
+		sshx_why(why, whylen, "%s is a symlink; refusing to follow it", path);
 		errno = e;
 		return SSHX_ERR_UNSAFE_FILE;
 	}
@@ -506,12 +489,12 @@ static int
 private_check(const char *path, const struct stat *st, char *why, size_t whylen)
 {
 	if (st->st_uid != geteuid()) {
-		why_set(why, whylen, "%s is owned by uid %lu, not by you (uid %lu)",
+		sshx_why(why, whylen, "%s is owned by uid %lu, not by you (uid %lu)",
 		    path, (unsigned long)st->st_uid, (unsigned long)geteuid());
 		return SSHX_ERR_UNSAFE_FILE;
 	}
 	if ((st->st_mode & 077) != 0) {
-		why_set(why, whylen, "%s is accessible by group/others (mode "
+		sshx_why(why, whylen, "%s is accessible by group/others (mode "
 		    "%04o); run: chmod 600 %s or sshxctl perms fix %s", path,
 		    (unsigned int)(st->st_mode & 07777), path, path);
 		return SSHX_ERR_UNSAFE_FILE;
@@ -536,7 +519,7 @@ sshx_fs_read(const char *path, size_t max, int flags, struct sshx_buf **bufp,
 		*why = '\0';
 	if (path == NULL || bufp == NULL ||
 	    (flags & ~(SSHX_FS_PRIVATE | SSHX_FS_SECURE_MEM)) != 0) {
-		why_set(why, whylen, "invalid arguments for reading a file");
+		sshx_why(why, whylen, "invalid arguments for reading a file");
 		return SSHX_ERR_INVALID_ARGUMENT;
 	}
 	lim = max < SSHX_BUF_SIZE_MAX ? max : SSHX_BUF_SIZE_MAX;
@@ -551,7 +534,7 @@ sshx_fs_read(const char *path, size_t max, int flags, struct sshx_buf **bufp,
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		why_set(why, whylen, "%s is not a regular file", path);
+		sshx_why(why, whylen, "%s is not a regular file", path);
 		r = SSHX_ERR_UNSAFE_FILE;
 		goto out;
 	}
@@ -559,14 +542,14 @@ sshx_fs_read(const char *path, size_t max, int flags, struct sshx_buf **bufp,
 	    (r = private_check(path, &st, why, whylen)) != 0)
 		goto out;
 	if (st.st_size < 0 || (uintmax_t)st.st_size > lim) {
-		why_set(why, whylen, "%s is %jd bytes, more than the limit of "
+		sshx_why(why, whylen, "%s is %jd bytes, more than the limit of "
 		    "%zu", path, (intmax_t)st.st_size, lim);
 		r = SSHX_ERR_LIMIT;
 		goto out;
 	}
 	b = (flags & SSHX_FS_SECURE_MEM) != 0 ? sshx_buf_new_secure() : sshx_buf_new();
 	if (b == NULL || sshx_buf_set_max(b, lim) != 0) {
-		why_set(why, whylen, "out of memory reading %s", path);
+		sshx_why(why, whylen, "out of memory reading %s", path);
 		r = SSHX_ERR_ALLOC;
 		goto out;
 	}
@@ -582,7 +565,7 @@ sshx_fs_read(const char *path, size_t max, int flags, struct sshx_buf **bufp,
 				goto out;
 			}
 			if (n > 0) {
-				why_set(why, whylen, "%s grew past the limit of "
+				sshx_why(why, whylen, "%s grew past the limit of "
 				    "%zu bytes while being read", path, lim);
 				r = SSHX_ERR_LIMIT;
 				goto out;
@@ -595,7 +578,7 @@ sshx_fs_read(const char *path, size_t max, int flags, struct sshx_buf **bufp,
 		if (want > lim - have)
 			want = lim - have;
 		if ((r = sshx_buf_reserve(b, want, &p)) != 0) {
-			why_set(why, whylen, "out of memory reading %s", path);
+			sshx_why(why, whylen, "out of memory reading %s", path);
 			goto out;
 		}
 		do
@@ -657,7 +640,7 @@ sshx_fs_mkdir_private(const char *dir, char *why, size_t whylen)
 	if (why != NULL && whylen != 0)
 		*why = '\0';
 	if (dir == NULL || *dir == '\0') {
-		why_set(why, whylen, "no directory name given");
+		sshx_why(why, whylen, "no directory name given");
 		return SSHX_ERR_INVALID_ARGUMENT;
 	}
 	if ((d = strdup(dir)) == NULL) {
@@ -685,7 +668,7 @@ sshx_fs_mkdir_private(const char *dir, char *why, size_t whylen)
 	if ((fd = open(d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		e = errno;
 		if ((e == ELOOP || e == ENOTDIR) && lstat(d, &st) == 0) {
-			why_set(why, whylen, "%s is %s, not a directory", d,
+			sshx_why(why, whylen, "%s is %s, not a directory", d,
 			    S_ISLNK(st.st_mode) ? "a symlink" : "a file");
 			r = SSHX_ERR_UNSAFE_FILE;
 			goto out;
@@ -699,7 +682,7 @@ sshx_fs_mkdir_private(const char *dir, char *why, size_t whylen)
 		goto out;
 	}
 	if (st.st_uid != geteuid()) {
-		why_set(why, whylen, "directory %s is owned by uid %lu, not by "
+		sshx_why(why, whylen, "directory %s is owned by uid %lu, not by "
 		    "you (uid %lu)", d, (unsigned long)st.st_uid,
 		    (unsigned long)geteuid());
 		r = SSHX_ERR_UNSAFE_FILE;

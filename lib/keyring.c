@@ -8,7 +8,6 @@
 #include <sys/types.h>
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,22 +76,6 @@ struct kr_file {
 	size_t bodylen;
 };
 
-static void set_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Writes a one-line explanation into why, when the caller gave room for one. */
-static void
-set_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 /*
  * Sets why and returns SSHX_ERR_TAMPERED, the answer for every damaged file.
  * A changed length field looks like truncation, so every message says first
@@ -101,7 +84,7 @@ set_why(char *why, size_t whylen, const char *fmt, ...)
 static int
 tampered(char *why, size_t whylen, const char *what)
 {
-	set_why(why, whylen, "keyring corrupt or modified: %s", what);
+	sshx_why(why, whylen, "keyring corrupt or modified: %s", what);
 	return SSHX_ERR_TAMPERED;
 }
 
@@ -425,7 +408,7 @@ parse_file(const uint8_t *d, size_t len, struct kr_file *f, char *why,
 		goto out;
 	if (version != KR_VERSION) {
 		if (version > KR_VERSION && has_self_digest(d, len)) {
-			set_why(why, whylen, "keyring version %u is newer than "
+			sshx_why(why, whylen, "keyring version %u is newer than "
 			    "this sshx supports (%u)", version, KR_VERSION);
 			r = SSHX_ERR_VERSION;
 		} else
@@ -612,7 +595,7 @@ parse_body(struct sshx_keyring *kr, struct sshx_buf *b, char *why,
 		if ((r = get_record(b, &rec)) != 0) {
 			if (r == SSHX_ERR_ALLOC || r == SSHX_ERR_SECMEM)
 				return r;
-			set_why(why, whylen, "keyring record %u is invalid (%s)",
+			sshx_why(why, whylen, "keyring record %u is invalid (%s)",
 			    i + 1, sshx_strerror(r));
 			return SSHX_ERR_TAMPERED;
 		}
@@ -644,7 +627,7 @@ unseal(struct sshx_keyring *kr, const struct kr_file *f, char *why,
 	if ((r = compute_check(kr->derived, check)) != 0)
 		goto out;
 	if (!sshx_crypto_equal(check, f->check, KR_CHECK_LEN)) {
-		set_why(why, whylen, "wrong passphrase for this keyring");
+		sshx_why(why, whylen, "wrong passphrase for this keyring");
 		r = SSHX_ERR_BAD_PASSPHRASE;
 		goto out;
 	}
@@ -657,7 +640,7 @@ unseal(struct sshx_keyring *kr, const struct kr_file *f, char *why,
 	if ((r = gcm_open(kr->derived, f->nonce, f->aad, f->aadlen, f->body,
 	    f->bodylen, p)) != 0) {
 		if (r == SSHX_ERR_TAMPERED)
-			set_why(why, whylen, "keyring contents modified");
+			sshx_why(why, whylen, "keyring contents modified");
 		goto out;
 	}
 	r = parse_body(kr, plain, why, whylen);
@@ -680,9 +663,9 @@ read_file(const char *path, struct sshx_buf **filep, char *why, size_t whylen)
 		return 0;
 	if (why != NULL && whylen > 0 && why[0] == '\0') {
 		if (r == SSHX_ERR_NOT_FOUND)
-			set_why(why, whylen, "no keyring at %s", path);
+			sshx_why(why, whylen, "no keyring at %s", path);
 		else if (r == SSHX_ERR_SYSTEM)
-			set_why(why, whylen, "%s: %s", path, strerror(saved));
+			sshx_why(why, whylen, "%s: %s", path, strerror(saved));
 	}
 	if (r == SSHX_ERR_LIMIT || r == SSHX_ERR_NO_BUFFER_SPACE)
 		r = tampered(why, whylen, "the keyring file is larger than any "
@@ -711,7 +694,7 @@ sshx_keyring_load(const char *path, const uint8_t *pass, size_t passlen,
 	    whylen)) != 0 || (r = kr_new(&kr)) != 0)
 		goto out;
 	if (pass == NULL || passlen == 0) {
-		set_why(why, whylen, "an empty passphrase opens no keyring");
+		sshx_why(why, whylen, "an empty passphrase opens no keyring");
 		r = SSHX_ERR_BAD_PASSPHRASE;
 		goto out;
 	}
@@ -754,7 +737,7 @@ sshx_keyring_reload(const struct sshx_keyring *kr, const char *path,
 	    f.kdf.t_cost != kr->kdf.t_cost ||
 	    f.kdf.m_cost_kib != kr->kdf.m_cost_kib ||
 	    f.kdf.parallelism != kr->kdf.parallelism) {
-		set_why(why, whylen, "the keyring's passphrase has changed");
+		sshx_why(why, whylen, "the keyring's passphrase has changed");
 		r = SSHX_ERR_BAD_PASSPHRASE;
 		goto out;
 	}
@@ -857,7 +840,7 @@ sshx_keyring_save(const struct sshx_keyring *kr, const char *path,
 		goto out;
 	}
 	if ((r = put_body(kr, plain)) != 0 || (r = put_file(kr, plain, file)) != 0) {
-		set_why(why, whylen, "cannot build the keyring: %s",
+		sshx_why(why, whylen, "cannot build the keyring: %s",
 		    sshx_strerror(r));
 		goto out;
 	}

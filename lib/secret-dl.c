@@ -7,7 +7,6 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,19 +16,6 @@
 
 #define LIBSECRET_SONAME	"libsecret-1.so.0"
 #define SECRET_WHY_LEN		256
-
-/* Writes a one-line explanation into why (which may be NULL). */
-static void __attribute__((format(printf, 3, 4)))
-why_put(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 /* Where dlsym() finds each pointer of struct sshx_secret_fns. */
 static const struct {
@@ -63,7 +49,7 @@ lib_open(struct sshx_secret_fns *table, char *why, size_t whylen)
 	/* dlsym() on this handle also searches GIO, GObject and GLib. */
 	if ((handle = dlopen(LIBSECRET_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		err = dlerror();
-		why_put(why, whylen, "%s cannot be loaded: %s", LIBSECRET_SONAME,
+		sshx_why(why, whylen, "%s cannot be loaded: %s", LIBSECRET_SONAME,
 		    err != NULL ? err : "no reason given");
 		goto out;
 	}
@@ -73,10 +59,10 @@ lib_open(struct sshx_secret_fns *table, char *why, size_t whylen)
 		(void)dlerror();
 		if ((sym = dlsym(handle, name)) == NULL) {
 			if ((err = dlerror()) != NULL)
-				why_put(why, whylen, "%s cannot be used: %s",
+				sshx_why(why, whylen, "%s cannot be used: %s",
 				    LIBSECRET_SONAME, err);
 			else
-				why_put(why, whylen, "%s cannot be used: %s "
+				sshx_why(why, whylen, "%s cannot be used: %s "
 				    "is NULL", LIBSECRET_SONAME, name);
 			goto out;
 		}
@@ -103,7 +89,7 @@ sshx_secret_lib_ready(char *why, size_t whylen)
 {
 	pthread_once(&lib_once, lib_load);
 	if (lib_status != 0) {
-		why_put(why, whylen, "%s", lib_why);
+		sshx_why(why, whylen, "%s", lib_why);
 		return lib_status;
 	}
 	return 0;

@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,24 +36,6 @@
 #include "secret.h"
 #include "secret-dl.h"
 
-/* Writes a one-line explanation into why (which may be NULL). */
-static void __attribute__((format(printf, 3, 4)))
-set_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-	size_t i;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	for (i = 0; why[i] != '\0'; i++) {
-		if ((unsigned char)why[i] < 0x20 || why[i] == 0x7f)
-			why[i] = ' ';
-	}
-}
-
 #ifndef HAVE_LIBSECRET
 
 int
@@ -65,7 +46,7 @@ sshx_secret_lookup(const char *keyring_path, int timeout_ms,
 	(void)timeout_ms;
 	if (passp != NULL)
 		*passp = NULL;
-	set_why(why, whylen, "built without libsecret");
+	sshx_why(why, whylen, "built without libsecret");
 	return SSHX_ERR_NO_SECRET_SERVICE;
 }
 
@@ -77,7 +58,7 @@ sshx_secret_store(const char *keyring_path, const uint8_t *pass,
 	(void)pass;
 	(void)passlen;
 	(void)timeout_ms;
-	set_why(why, whylen, "built without libsecret");
+	sshx_why(why, whylen, "built without libsecret");
 	return SSHX_ERR_NO_SECRET_SERVICE;
 }
 
@@ -87,7 +68,7 @@ sshx_secret_clear(const char *keyring_path, int timeout_ms, char *why,
 {
 	(void)keyring_path;
 	(void)timeout_ms;
-	set_why(why, whylen, "built without libsecret");
+	sshx_why(why, whylen, "built without libsecret");
 	return SSHX_ERR_NO_SECRET_SERVICE;
 }
 
@@ -173,7 +154,7 @@ map_error(const GError *err, const char *doing, char *why, size_t whylen)
 	GError *copy;
 
 	if (sshx_secret_lib.g_error_matches(err, io, G_IO_ERROR_CANCELLED)) {
-		set_why(why, whylen, "the Secret Service did not answer in time "
+		sshx_why(why, whylen, "the Secret Service did not answer in time "
 		    "(%s)", doing);
 		return SSHX_ERR_TIMEOUT;
 	}
@@ -181,28 +162,28 @@ map_error(const GError *err, const char *doing, char *why, size_t whylen)
 	    sshx_secret_lib.g_error_matches(err, dbus, G_DBUS_ERROR_NO_REPLY) ||
 	    sshx_secret_lib.g_error_matches(err, dbus, G_DBUS_ERROR_TIMEOUT) ||
 	    sshx_secret_lib.g_error_matches(err, dbus, G_DBUS_ERROR_TIMED_OUT)) {
-		set_why(why, whylen, "the Secret Service did not reply (%s)",
+		sshx_why(why, whylen, "the Secret Service did not reply (%s)",
 		    doing);
 		return SSHX_ERR_TIMEOUT;
 	}
 	if (sshx_secret_lib.g_error_matches(err, dbus, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
 	    sshx_secret_lib.g_error_matches(err, dbus, G_DBUS_ERROR_NAME_HAS_NO_OWNER)) {
-		set_why(why, whylen, WHY_NO_SERVICE);
+		sshx_why(why, whylen, WHY_NO_SERVICE);
 		return SSHX_ERR_NO_SECRET_SERVICE;
 	}
 	if (sshx_secret_lib.g_error_matches(err, secret, SECRET_ERROR_IS_LOCKED)) {
-		set_why(why, whylen, WHY_LOCKED);
+		sshx_why(why, whylen, WHY_LOCKED);
 		return SSHX_ERR_NO_SECRET_SERVICE;
 	}
 	if (sshx_secret_lib.g_error_matches(err, io, G_IO_ERROR_CLOSED) ||
 	    sshx_secret_lib.g_error_matches(err, dbus, G_DBUS_ERROR_DISCONNECTED)) {
-		set_why(why, whylen, "the D-Bus session bus closed the "
+		sshx_why(why, whylen, "the D-Bus session bus closed the "
 		    "connection (%s)", doing);
 		return SSHX_ERR_NO_SECRET_SERVICE;
 	}
 	copy = sshx_secret_lib.g_error_copy(err);
 	sshx_secret_lib.g_dbus_error_strip_remote_error(copy);
-	set_why(why, whylen, "Secret Service error (%s): %s", doing,
+	sshx_why(why, whylen, "Secret Service error (%s): %s", doing,
 	    copy->message);
 	sshx_secret_lib.g_error_free(copy);
 	if (sshx_secret_lib.g_error_matches(err, dbus, G_DBUS_ERROR_ACCESS_DENIED))
@@ -252,7 +233,7 @@ service_open(struct secret_call *c, GDBusConnection **connp,
 			r = map_error(err, "connecting to the session bus",
 			    why, whylen);
 		} else {
-			set_why(why, whylen, "cannot connect to the D-Bus "
+			sshx_why(why, whylen, "cannot connect to the D-Bus "
 			    "session bus: %s", err->message);
 			r = SSHX_ERR_NO_SECRET_SERVICE;
 		}
@@ -272,7 +253,7 @@ service_open(struct secret_call *c, GDBusConnection **connp,
 	}
 	sshx_secret_lib.g_variant_get(reply, "(b)", &has_owner);
 	if (!has_owner) {
-		set_why(why, whylen, WHY_NO_SERVICE);
+		sshx_why(why, whylen, WHY_NO_SERVICE);
 		r = SSHX_ERR_NO_SECRET_SERVICE;
 		goto out;
 	}
@@ -364,10 +345,10 @@ op_lookup(struct secret_call *c, SecretService *service, GHashTable *attrs,
 		goto out;
 	if (items == NULL) {
 		if (nlocked != 0) {
-			set_why(why, whylen, WHY_LOCKED);
+			sshx_why(why, whylen, WHY_LOCKED);
 			r = SSHX_ERR_NO_SECRET_SERVICE;
 		} else {
-			set_why(why, whylen, WHY_NOT_FOUND);
+			sshx_why(why, whylen, WHY_NOT_FOUND);
 			r = SSHX_ERR_NOT_FOUND;
 		}
 		goto out;
@@ -378,11 +359,11 @@ op_lookup(struct secret_call *c, SecretService *service, GHashTable *attrs,
 		goto out;
 	}
 	if ((*foundp = sshx_secret_lib.secret_item_get_secret(item)) == NULL) {
-		set_why(why, whylen, "the Secret Service returned no secret");
+		sshx_why(why, whylen, "the Secret Service returned no secret");
 		r = SSHX_ERR_PROTOCOL;
 		goto out;
 	}
-	set_why(why, whylen, "passphrase found in the Secret Service");
+	sshx_why(why, whylen, "passphrase found in the Secret Service");
 	r = 0;
  out:
 	sshx_secret_lib.g_list_free_full(items, sshx_secret_lib.g_object_unref);
@@ -413,14 +394,14 @@ op_store(struct secret_call *c, SecretService *service, GHashTable *attrs,
 			r = map_error(err, "finding the default collection",
 			    why, whylen);
 		} else {
-			set_why(why, whylen, "the Secret Service has no "
+			sshx_why(why, whylen, "the Secret Service has no "
 			    "default collection");
 			r = SSHX_ERR_NO_SECRET_SERVICE;
 		}
 		goto out;
 	}
 	if (sshx_secret_lib.secret_collection_get_locked(collection)) {
-		set_why(why, whylen, WHY_LOCKED);
+		sshx_why(why, whylen, WHY_LOCKED);
 		r = SSHX_ERR_NO_SECRET_SERVICE;
 		goto out;
 	}
@@ -431,7 +412,7 @@ op_store(struct secret_call *c, SecretService *service, GHashTable *attrs,
 		r = map_error(err, "storing", why, whylen);
 		goto out;
 	}
-	set_why(why, whylen, "passphrase stored in the Secret Service");
+	sshx_why(why, whylen, "passphrase stored in the Secret Service");
 	r = 0;
  out:
 	if (item != NULL)
@@ -465,16 +446,16 @@ op_clear(struct secret_call *c, SecretService *service, GHashTable *attrs,
 		deleted++;
 	}
 	if (nlocked != 0) {
-		set_why(why, whylen, WHY_LOCKED);
+		sshx_why(why, whylen, WHY_LOCKED);
 		r = SSHX_ERR_NO_SECRET_SERVICE;
 		goto out;
 	}
 	if (deleted == 0) {
-		set_why(why, whylen, WHY_NOT_FOUND);
+		sshx_why(why, whylen, WHY_NOT_FOUND);
 		r = SSHX_ERR_NOT_FOUND;
 		goto out;
 	}
-	set_why(why, whylen, "passphrase removed from the Secret Service "
+	sshx_why(why, whylen, "passphrase removed from the Secret Service "
 	    "(%u item%s)", deleted, deleted == 1 ? "" : "s");
 	r = 0;
  out:
@@ -499,7 +480,7 @@ call_run(struct secret_call *c, SecretValue **foundp, char *why,
 	attrs = sshx_secret_lib.secret_attributes_build(&keyring_schema, "keyring", c->path,
 	    NULL);
 	if (attrs == NULL) {
-		set_why(why, whylen, "cannot build the search attributes");
+		sshx_why(why, whylen, "cannot build the search attributes");
 		r = SSHX_ERR_INTERNAL;
 		goto out;
 	}
@@ -514,7 +495,7 @@ call_run(struct secret_call *c, SecretValue **foundp, char *why,
 		r = op_clear(c, service, attrs, why, whylen);
 		break;
 	default:
-		set_why(why, whylen, "unknown operation");
+		sshx_why(why, whylen, "unknown operation");
 		r = SSHX_ERR_INTERNAL;
 		break;
 	}
@@ -621,7 +602,7 @@ call_wait(struct secret_call *c, int timeout_ms, SecretValue **foundp,
 	if (e != 0) {
 		c->refs--;
 		call_unref(c);
-		set_why(why, whylen, "cannot start a thread for the Secret "
+		sshx_why(why, whylen, "cannot start a thread for the Secret "
 		    "Service: %s", strerror(e));
 		errno = e;
 		return SSHX_ERR_SYSTEM;
@@ -635,12 +616,12 @@ call_wait(struct secret_call *c, int timeout_ms, SecretValue **foundp,
 	}
 	if ((done = c->done)) {
 		r = c->r;
-		set_why(why, whylen, "%s", c->why);
+		sshx_why(why, whylen, "%s", c->why);
 		*foundp = c->found;
 		c->found = NULL;	/* transferred */
 	} else {
 		r = SSHX_ERR_TIMEOUT;
-		set_why(why, whylen, "the Secret Service did not answer "
+		sshx_why(why, whylen, "the Secret Service did not answer "
 		    "within %d ms", timeout_ms);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -667,25 +648,25 @@ check_common(const char *keyring_path, char *why, size_t whylen)
 
 	/* The path becomes a D-Bus string: absolute and valid UTF-8. */
 	if (keyring_path == NULL || keyring_path[0] != '/') {
-		set_why(why, whylen, "the keyring path must be absolute "
+		sshx_why(why, whylen, "the keyring path must be absolute "
 		    "and valid UTF-8");
 		return SSHX_ERR_INVALID_ARGUMENT;
 	}
 	address = getenv("DBUS_SESSION_BUS_ADDRESS");
 	if (address == NULL || *address == '\0') {
-		set_why(why, whylen, WHY_NO_SESSION);
+		sshx_why(why, whylen, WHY_NO_SESSION);
 		return SSHX_ERR_NO_SECRET_SERVICE;
 	}
 	/* GIO would start a bus for this address: refuse, as for no bus. */
 	if (strstr(address, "autolaunch:") != NULL) {
-		set_why(why, whylen, "no D-Bus session (DBUS_SESSION_BUS_"
+		sshx_why(why, whylen, "no D-Bus session (DBUS_SESSION_BUS_"
 		    "ADDRESS asks for autolaunch)");
 		return SSHX_ERR_NO_SECRET_SERVICE;
 	}
 	if ((r = sshx_secret_lib_ready(why, whylen)) != 0)
 		return r;
 	if (!sshx_secret_lib.g_utf8_validate(keyring_path, -1, NULL)) {
-		set_why(why, whylen, "the keyring path must be absolute "
+		sshx_why(why, whylen, "the keyring path must be absolute "
 		    "and valid UTF-8");
 		return SSHX_ERR_INVALID_ARGUMENT;
 	}
@@ -708,25 +689,25 @@ sshx_secret_lookup(const char *keyring_path, int timeout_ms,
 	if (passp != NULL)
 		*passp = NULL;
 	if (passp == NULL) {
-		set_why(why, whylen, "no place for the passphrase");
+		sshx_why(why, whylen, "no place for the passphrase");
 		return SSHX_ERR_INVALID_ARGUMENT;
 	}
 	if ((r = check_common(keyring_path, why, whylen)) != 0)
 		return r;
 	if ((c = call_new(SECRET_OP_LOOKUP, keyring_path)) == NULL) {
-		set_why(why, whylen, "out of memory");
+		sshx_why(why, whylen, "out of memory");
 		return SSHX_ERR_ALLOC;
 	}
 	if ((r = call_wait(c, timeout_ms, &found, why, whylen)) != 0)
 		goto out;
 	p = sshx_secret_lib.secret_value_get(found, &len);
 	if ((b = sshx_buf_new_secure()) == NULL) {
-		set_why(why, whylen, "out of secure memory");
+		sshx_why(why, whylen, "out of secure memory");
 		r = SSHX_ERR_ALLOC;
 		goto out;
 	}
 	if ((r = sshx_buf_put(b, p, len)) != 0) {
-		set_why(why, whylen, "cannot hold the passphrase: %s",
+		sshx_why(why, whylen, "cannot hold the passphrase: %s",
 		    sshx_strerror(r));
 		goto out;
 	}
@@ -759,17 +740,17 @@ sshx_secret_store(const char *keyring_path, const uint8_t *pass,
 	if (why != NULL && whylen > 0)
 		why[0] = '\0';
 	if (pass == NULL && passlen != 0) {
-		set_why(why, whylen, "no passphrase given");
+		sshx_why(why, whylen, "no passphrase given");
 		return SSHX_ERR_INVALID_ARGUMENT;
 	}
 	if (passlen > SSHX_BUF_SIZE_MAX) {
-		set_why(why, whylen, "the passphrase is too long");
+		sshx_why(why, whylen, "the passphrase is too long");
 		return SSHX_ERR_STRING_TOO_LARGE;
 	}
 	if ((r = check_common(keyring_path, why, whylen)) != 0)
 		return r;
 	if ((c = call_new(SECRET_OP_STORE, keyring_path)) == NULL) {
-		set_why(why, whylen, "out of memory");
+		sshx_why(why, whylen, "out of memory");
 		return SSHX_ERR_ALLOC;
 	}
 	/*
@@ -797,7 +778,7 @@ sshx_secret_clear(const char *keyring_path, int timeout_ms, char *why,
 	if ((r = check_common(keyring_path, why, whylen)) != 0)
 		return r;
 	if ((c = call_new(SECRET_OP_CLEAR, keyring_path)) == NULL) {
-		set_why(why, whylen, "out of memory");
+		sshx_why(why, whylen, "out of memory");
 		return SSHX_ERR_ALLOC;
 	}
 	r = call_wait(c, timeout_ms, &unused, why, whylen);

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,26 +183,6 @@ struct sshx_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT_];
 };
-
-static void why_set(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Formats why as one line; control characters become '?' so a path cannot add lines. */
-static void
-why_set(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-	size_t i;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	for (i = 0; why[i] != '\0'; i++)
-		if ((unsigned char)why[i] < 0x20 || why[i] == 0x7f)
-			why[i] = '?';
-}
 
 /* Maps an (extended) SQLite result code to an SSHX_ERR_* code. */
 static int
@@ -403,14 +382,14 @@ create_file(const char *path, char *why, size_t whylen)
 			goto out;
 		}
 		e = errno;
-		why_set(why, whylen, "cannot create %s: %s", path, strerror(e));
+		sshx_why(why, whylen, "cannot create %s: %s", path, strerror(e));
 		errno = e;
 		r = SSHX_ERR_SYSTEM;
 		goto out;
 	}
 	if (fchmod(fd, 0600) == -1) {
 		e = errno;
-		why_set(why, whylen, "cannot chmod 600 %s: %s", path, strerror(e));
+		sshx_why(why, whylen, "cannot chmod 600 %s: %s", path, strerror(e));
 		(void)unlink(path);
 		errno = e;
 		r = SSHX_ERR_SYSTEM;
@@ -436,32 +415,32 @@ check_file(const char *path, int flags, struct stat *st, char *why, size_t whyle
 
 	for (tries = 0; lstat(path, st) == -1; tries++) {
 		if (errno != ENOENT || tries > 0) {
-			why_set(why, whylen, "cannot stat %s: %s", path, strerror(errno));
+			sshx_why(why, whylen, "cannot stat %s: %s", path, strerror(errno));
 			return SSHX_ERR_SYSTEM;
 		}
 		if ((flags & SSHX_STORE_CREATE) == 0) {
-			why_set(why, whylen, "no host database at %s", path);
+			sshx_why(why, whylen, "no host database at %s", path);
 			return SSHX_ERR_NOT_FOUND;
 		}
 		if ((r = create_file(path, why, whylen)) != 0)
 			return r;
 	}
 	if (S_ISLNK(st->st_mode)) {
-		why_set(why, whylen, "%s is a symlink; refusing to open it", path);
+		sshx_why(why, whylen, "%s is a symlink; refusing to open it", path);
 		return SSHX_ERR_UNSAFE_FILE;
 	}
 	if (!S_ISREG(st->st_mode)) {
-		why_set(why, whylen, "%s is not a regular file", path);
+		sshx_why(why, whylen, "%s is not a regular file", path);
 		return SSHX_ERR_UNSAFE_FILE;
 	}
 	if (st->st_uid != geteuid()) {
-		why_set(why, whylen, "%s is owned by uid %lu, not by you (uid %lu); "
+		sshx_why(why, whylen, "%s is owned by uid %lu, not by you (uid %lu); "
 		    "fix with: sshxctl perms fix %s", path, (unsigned long)st->st_uid,
 		    (unsigned long)geteuid(), path);
 		return SSHX_ERR_UNSAFE_FILE;
 	}
 	if ((st->st_mode & 077) != 0) {
-		why_set(why, whylen, "%s has mode %04o, open to group or others; "
+		sshx_why(why, whylen, "%s has mode %04o, open to group or others; "
 		    "fix with: sshxctl perms fix %s", path,
 		    (unsigned int)(st->st_mode & 07777), path);
 		return SSHX_ERR_UNSAFE_FILE;
@@ -484,12 +463,12 @@ db_fail(sqlite3 *db, int rc, const char *path, const char *what, char *why,
 	int r = map_rc(rc);
 
 	if (r == SSHX_ERR_TAMPERED)
-		why_set(why, whylen, "%s is not an sshx database (or is damaged)", path);
+		sshx_why(why, whylen, "%s is not an sshx database (or is damaged)", path);
 	else if (r == SSHX_ERR_BUSY)
-		why_set(why, whylen, "%s: %s: the database stayed busy: %s", path,
+		sshx_why(why, whylen, "%s: %s: the database stayed busy: %s", path,
 		    what, sqlite3_errmsg(db));
 	else
-		why_set(why, whylen, "%s: %s: %s", path, what, sqlite3_errmsg(db));
+		sshx_why(why, whylen, "%s: %s: %s", path, what, sqlite3_errmsg(db));
 	return r != 0 ? r : SSHX_ERR_INTERNAL;
 }
 
@@ -522,11 +501,11 @@ identify(sqlite3 *db, const char *path, int64_t *versionp, char *why,
 	/* Version 0 -> 1 sets application_id and user_version in one transaction. */
 	if ((app != STORE_APP_ID && (app != 0 || version != 0 || ntables != 0)) ||
 	    (version == 0 && ntables != 0) || version < 0) {
-		why_set(why, whylen, "%s is an SQLite database but not an sshx one", path);
+		sshx_why(why, whylen, "%s is an SQLite database but not an sshx one", path);
 		return SSHX_ERR_TAMPERED;
 	}
 	if (version > (int64_t)sshx_schema_count) {
-		why_set(why, whylen, "database %s has schema version %lld; this sshx "
+		sshx_why(why, whylen, "database %s has schema version %lld; this sshx "
 		    "knows up to %zu (upgrade sshx)", path, (long long)version,
 		    sshx_schema_count);
 		return SSHX_ERR_VERSION;
@@ -555,7 +534,7 @@ migrate(sqlite3 *db, const char *path, char *why, size_t whylen)
 		goto out;
 	for (i = (size_t)version; i < sshx_schema_count; i++) {
 		if (sshx_schema_migrations[i].version != (int)i + 1) {
-			why_set(why, whylen, "schema migration %zu is missing", i + 1);
+			sshx_why(why, whylen, "schema migration %zu is missing", i + 1);
 			r = SSHX_ERR_INTERNAL;
 			goto out;
 		}
@@ -673,7 +652,7 @@ set_journal(sqlite3 *db, const char *path, char *why, size_t whylen)
 	}
 	mode = sqlite3_column_text(st, 0);
 	if (mode == NULL || sqlite3_stricmp((const char *)mode, "wal") != 0) {
-		why_set(why, whylen, "%s: cannot switch to WAL (journal mode is %s)",
+		sshx_why(why, whylen, "%s: cannot switch to WAL (journal mode is %s)",
 		    path, mode != NULL ? (const char *)mode : "unknown");
 		r = SSHX_ERR_SYSTEM;
 		goto out;
@@ -700,19 +679,19 @@ sshx_store_open(const char *path, int flags, struct sshx_store **sp,
 		*why = '\0';
 	if (sp == NULL || path == NULL || *path == '\0' ||
 	    (flags & ~SSHX_STORE_CREATE) != 0) {
-		why_set(why, whylen, "no database path given");
+		sshx_why(why, whylen, "no database path given");
 		return SSHX_ERR_INVALID_ARGUMENT;
 	}
 	if ((r = check_file(path, flags, &st, why, whylen)) != 0)
 		return r;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		why_set(why, whylen, "out of memory");
+		sshx_why(why, whylen, "out of memory");
 		return SSHX_ERR_ALLOC;
 	}
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, NULL);
 	if (s->db == NULL) {
-		why_set(why, whylen, "out of memory");
+		sshx_why(why, whylen, "out of memory");
 		r = SSHX_ERR_ALLOC;
 		goto out;
 	}
@@ -723,7 +702,7 @@ sshx_store_open(const char *path, int flags, struct sshx_store **sp,
 	/* SQLite holds the file open now: it must be the one that was checked. */
 	if (lstat(path, &again) == -1 || again.st_dev != st.st_dev ||
 	    again.st_ino != st.st_ino) {
-		why_set(why, whylen, "%s changed while it was being opened", path);
+		sshx_why(why, whylen, "%s changed while it was being opened", path);
 		r = SSHX_ERR_UNSAFE_FILE;
 		goto out;
 	}

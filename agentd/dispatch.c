@@ -95,15 +95,21 @@ process_request_identities(struct agent *ag, struct conn *c)
 	struct sshx_buf *msg = NULL, *list = NULL;
 	struct identity *id;
 	const uint8_t *blob;
-	size_t i, len, room, need;
+	size_t i, len, room, need, total = idtab_count(ag->idtab);
 	uint32_t n = 0;
 	int r = SSHX_ERR_ALLOC;
 
 	if ((msg = sshx_buf_new()) == NULL || (list = sshx_buf_new()) == NULL)
 		goto out;
-	/* A locked agent lists nothing: nothing it holds is usable. */
-	for (i = 0; !ag->locked && i < idtab_count(ag->idtab); i++) {
-		id = idtab_at(ag->idtab, i);
+	/*
+	 * A locked agent lists nothing: nothing it holds is usable. Keys in
+	 * a rotation grace come after all others (a second pass), so that a
+	 * client trying keys in order logs in with the new key first.
+	 */
+	for (i = 0; !ag->locked && i < 2 * total; i++) {
+		id = idtab_at(ag->idtab, i % total);
+		if (id->retiring != (i >= total))
+			continue;
 		blob = sshx_key_blob(id->key, &len);
 		need = 8 + len + strlen(id->comment);
 		room = SSHX_AGENT_MAX_FRAME - 5 - sshx_buf_len(list);

@@ -17,6 +17,7 @@ struct identity {
 	uint64_t death;		/* monotonic ms when it expires, 0 = never */
 	int confirm;		/* ask through askpass before each use */
 	char *kr_name;		/* name in the keyring, or NULL (added by a client) */
+	int retiring;		/* a rotated-out keyring key in its grace: listed last */
 	unsigned int refs;	/* table + jobs */
 	int removed;		/* no longer in the table */
 };

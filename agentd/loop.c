@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -186,12 +187,23 @@ static int
 run_timers(struct loop *lp)
 {
 	struct agent *ag = lp->ag;
-	uint64_t now = agent_now_ms(), next = 0;
+	uint64_t now = agent_now_ms(), next = 0, wall, at;
 	size_t i;
 
 	if (ag->next_expiry != 0 && ag->next_expiry <= now)
 		agent_expire(ag);
+	if (ag->vault.next_retire != 0 &&
+	    ag->vault.next_retire <= (uint64_t)time(NULL))
+		vault_sync(ag);		/* a rotation grace ended */
 	next = ag->next_expiry;
+	if (ag->vault.next_retire != 0) {
+		/* Wall-clock time; the 60 s cap below bounds any clock step. */
+		wall = (uint64_t)time(NULL);
+		at = now + (ag->vault.next_retire > wall ?
+		    (ag->vault.next_retire - wall) * 1000 : 0);
+		if (next == 0 || at < next)
+			next = at;
+	}
 	for (i = 0; i < lp->nconns; i++) {
 		struct conn *c = lp->conns[i];
 

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gcrypt.h>
@@ -156,12 +157,15 @@ vault_set_keyring(struct agent *ag, struct sshx_keyring *kr)
 	vault_sync(ag);
 }
 
-/* Returns 1 when the record should be served (active, or retiring in its grace). */
+/*
+ * Returns 1 when the record should be served: active, or retiring with its
+ * grace not over at now (the end of the grace retires it without any write).
+ */
 static int
-served(const struct sshx_keyring_entry *e)
+served(const struct sshx_keyring_entry *e, uint64_t now)
 {
 	return e->state == SSHX_KEYSTATE_ACTIVE ||
-	    e->state == SSHX_KEYSTATE_RETIRING;
+	    (e->state == SSHX_KEYSTATE_RETIRING && e->retire_at > now);
 }
 
 void
@@ -173,31 +177,43 @@ vault_sync(struct agent *ag)
 	const uint8_t *blob;
 	char *comment, *name, fp[SSHX_FP_LEN];
 	size_t i, len;
+	uint64_t now = (uint64_t)time(NULL);
 	int r = SSHX_ERR_ALLOC;
 
+	ag->vault.next_retire = 0;
 	if (ag->vault.kr == NULL)
 		return;
 	/* Drop keyring identities whose record went away or stopped being served. */
 	for (i = 0; i < idtab_count(ag->idtab); ) {
 		id = idtab_at(ag->idtab, i);
-		e = id->kr_name != NULL ? sshx_keyring_find(ag->vault.kr,
-		    id->kr_name) : NULL;
-		if (id->kr_name != NULL && (e == NULL || !served(e) ||
+		/* By key, not by name: a rotation renames the key it retires. */
+		e = id->kr_name != NULL && sshx_key_fingerprint(id->key, fp) == 0 ?
+		    sshx_keyring_find(ag->vault.kr, fp) : NULL;
+		if (id->kr_name != NULL && (e == NULL || !served(e, now) ||
 		    !sshx_key_equal_public(e->key, id->key))) {
-			sshx_log_info("keyring key %s is no longer served",
-			    id->kr_name);
+			sshx_log_info("keyring key %s is no longer served%s",
+			    id->kr_name, e != NULL &&
+			    e->state == SSHX_KEYSTATE_RETIRING && e->retire_at <= now ?
+			    ": its rotation grace ended" : "");
 			idtab_remove(ag->idtab, id);
 			continue;
 		}
 		i++;
 	}
 	for (i = 0; (e = sshx_keyring_at(ag->vault.kr, i)) != NULL; i++) {
-		if (!served(e))
+		if (!served(e, now))
 			continue;
+		if (e->state == SSHX_KEYSTATE_RETIRING &&
+		    (ag->vault.next_retire == 0 || e->retire_at < ag->vault.next_retire))
+			ag->vault.next_retire = e->retire_at;
 		blob = sshx_key_blob(e->key, &len);
 		if ((id = idtab_find(ag->idtab, blob, len)) != NULL) {
-			if (id->kr_name == NULL)
+			/* Renamed by a rotation, or first added with ssh-add. */
+			if (id->kr_name == NULL || strcmp(id->kr_name, e->name) != 0) {
+				free(id->kr_name);
 				id->kr_name = strdup(e->name);
+			}
+			id->retiring = e->state == SSHX_KEYSTATE_RETIRING;
 			continue;
 		}
 		if (sshx_key_type(e->key) == SSHX_KEY_RSA &&
@@ -225,6 +241,7 @@ vault_sync(struct agent *ag)
 		/* idtab_add appended it (the key was not held). */
 		id = idtab_at(ag->idtab, idtab_count(ag->idtab) - 1);
 		id->kr_name = name;
+		id->retiring = e->state == SSHX_KEYSTATE_RETIRING;
 		sshx_log_debug("serving keyring key %s (%s)", e->name,
 		    (sshx_key_fingerprint(e->key, fp), fp));
 	}

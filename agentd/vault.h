@@ -25,6 +25,7 @@ struct vault {
 	uint8_t salt[VAULT_SALT_LEN];	/* of the lock passphrase */
 	int inotify_fd;			/* watches the keyring's directory, or -1 */
 	int no_secret;			/* never ask the Secret Service */
+	uint64_t next_retire;		/* earliest end of a served key's grace (epoch s), 0 = none */
 };
 
 /*
@@ -37,7 +38,10 @@ int vault_open(struct agent *ag, const char *path, const char *passfile,
     int no_secret);
 /* Releases everything, wiping keys. */
 void vault_free(struct agent *ag);
-/* Makes the identity table serve exactly the keyring's active and retiring keys. */
+/*
+ * Makes the identity table serve exactly the keyring's active keys and its
+ * retiring keys whose grace has not ended; sets next_retire.
+ */
 void vault_sync(struct agent *ag);
 /* Re-reads the keyring file after a change; 0 or an SSHX_ERR_* code. */
 int vault_reload(struct agent *ag);

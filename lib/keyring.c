@@ -556,15 +556,21 @@ get_record(struct sshx_buf *b, struct record **recp)
 		goto out;
 	}
 	rec->e.state = (enum sshx_key_state)state;
-	if ((kb = sshx_buf_from(kp, klen)) == NULL) {
-		r = SSHX_ERR_ALLOC;
-		goto out;
-	}
-	if ((r = sshx_key_parse_private(kb, &rec->key)) != 0)
-		goto out;
-	if (sshx_buf_len(kb) != 0) {
-		r = SSHX_ERR_INVALID_FORMAT;
-		goto out;
+	/* A retired record keeps only the public key, as history. */
+	if (rec->e.state == SSHX_KEYSTATE_RETIRED) {
+		if ((r = sshx_key_from_blob(kp, klen, &rec->key)) != 0)
+			goto out;
+	} else {
+		if ((kb = sshx_buf_from(kp, klen)) == NULL) {
+			r = SSHX_ERR_ALLOC;
+			goto out;
+		}
+		if ((r = sshx_key_parse_private(kb, &rec->key)) != 0)
+			goto out;
+		if (sshx_buf_len(kb) != 0) {
+			r = SSHX_ERR_INVALID_FORMAT;
+			goto out;
+		}
 	}
 	record_sync(rec);
 	*recp = rec;
@@ -762,7 +768,8 @@ put_body(const struct sshx_keyring *kr, struct sshx_buf *b)
 {
 	struct sshx_buf *kb = NULL;
 	const struct record *rec;
-	size_t i;
+	const uint8_t *blob;
+	size_t i, bloblen;
 	int r;
 
 	if ((kb = sshx_buf_new_secure()) == NULL)
@@ -778,9 +785,14 @@ put_body(const struct sshx_keyring *kr, struct sshx_buf *b)
 		    (r = sshx_buf_put_u8(b, (uint8_t)rec->e.state)) != 0 ||
 		    (r = sshx_buf_put_u64(b, rec->e.retire_at)) != 0 ||
 		    (r = sshx_buf_put_cstring(b, rec->pred)) != 0 ||
-		    (r = sshx_buf_put_cstring(b, rec->succ)) != 0 ||
-		    (r = sshx_key_put_private(rec->key, kb)) != 0 ||
-		    (r = sshx_buf_put_stringb(b, kb)) != 0)
+		    (r = sshx_buf_put_cstring(b, rec->succ)) != 0)
+			goto out;
+		if (rec->e.state == SSHX_KEYSTATE_RETIRED) {
+			blob = sshx_key_blob(rec->key, &bloblen);
+			r = sshx_buf_put_string(b, blob, bloblen);
+		} else if ((r = sshx_key_put_private(rec->key, kb)) == 0)
+			r = sshx_buf_put_stringb(b, kb);
+		if (r != 0)
 			goto out;
 	}
  out:
@@ -961,8 +973,12 @@ sshx_keyring_set_state(struct sshx_keyring *kr, const char *name,
     const char *successor)
 {
 	struct record *rec;
+	struct sshx_key *pub = NULL;
+	const uint8_t *blob;
 	char *pred = NULL, *succ = NULL;
+	size_t bloblen;
 	ssize_t i;
+	int r;
 
 	if (predecessor == NULL)
 		predecessor = "";
@@ -978,10 +994,24 @@ sshx_keyring_set_state(struct sshx_keyring *kr, const char *name,
 	if (strcmp(predecessor, rec->name) == 0 ||
 	    strcmp(successor, rec->name) == 0)
 		return SSHX_ERR_INVALID_ARGUMENT;	/* a key cannot follow itself */
+	/* Retiring drops the private key for good: nothing brings it back. */
+	if (rec->e.state == SSHX_KEYSTATE_RETIRED &&
+	    state != SSHX_KEYSTATE_RETIRED)
+		return SSHX_ERR_INVALID_ARGUMENT;
+	if (state == SSHX_KEYSTATE_RETIRED && sshx_key_has_private(rec->key)) {
+		blob = sshx_key_blob(rec->key, &bloblen);
+		if ((r = sshx_key_from_blob(blob, bloblen, &pub)) != 0)
+			return r;
+	}
 	if ((pred = strdup(predecessor)) == NULL ||
 	    (succ = strdup(successor)) == NULL) {
 		free(pred);
+		sshx_key_free(pub);
 		return SSHX_ERR_ALLOC;
+	}
+	if (pub != NULL) {
+		sshx_key_free(rec->key);	/* wipes the private parts */
+		rec->key = pub;
 	}
 	str_free(rec->pred);
 	str_free(rec->succ);
@@ -991,6 +1021,56 @@ sshx_keyring_set_state(struct sshx_keyring *kr, const char *name,
 	rec->e.retire_at = retire_at;
 	record_sync(rec);
 	return 0;
+}
+
+int
+sshx_keyring_rename(struct sshx_keyring *kr, const char *name,
+    const char *newname)
+{
+	char **copies = NULL, **links[2];
+	const char *oldname;
+	ssize_t i;
+	size_t j, k, n = 0, used = 0;
+	int r = SSHX_ERR_ALLOC;
+
+	if (kr == NULL || name == NULL || !sshx_keyring_valid_name(newname))
+		return SSHX_ERR_INVALID_ARGUMENT;
+	if ((i = find_index(kr, name)) < 0)
+		return SSHX_ERR_NOT_FOUND;
+	oldname = kr->recs[i]->name;
+	if (strcmp(oldname, newname) == 0)
+		return 0;
+	if (find_index(kr, newname) >= 0)
+		return SSHX_ERR_EXISTS;
+	/* Every copy is made first, so that running out of memory changes nothing. */
+	for (j = 0; j < kr->nrecs; j++)
+		n += (strcmp(kr->recs[j]->pred, oldname) == 0) +
+		    (strcmp(kr->recs[j]->succ, oldname) == 0);
+	if ((copies = calloc(n + 1, sizeof(*copies))) == NULL)
+		return SSHX_ERR_ALLOC;
+	for (k = 0; k <= n; k++)
+		if ((copies[k] = strdup(newname)) == NULL)
+			goto out;
+	for (j = 0; j < kr->nrecs; j++) {
+		links[0] = &kr->recs[j]->pred;
+		links[1] = &kr->recs[j]->succ;
+		for (k = 0; k < 2; k++) {
+			if (strcmp(*links[k], oldname) != 0)
+				continue;
+			str_free(*links[k]);
+			*links[k] = copies[used++];
+		}
+	}
+	str_free(kr->recs[i]->name);
+	kr->recs[i]->name = copies[used++];
+	for (j = 0; j < kr->nrecs; j++)
+		record_sync(kr->recs[j]);
+	r = 0;
+ out:
+	for (k = used; k <= n; k++)
+		free(copies[k]);
+	free(copies);
+	return r;
 }
 
 int

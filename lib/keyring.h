@@ -34,7 +34,10 @@ struct sshx_kdf_params {
 	uint32_t parallelism;
 };
 
-/* One record, owned by the keyring (valid until the keyring changes). */
+/*
+ * One record, owned by the keyring (valid until the keyring changes). A
+ * retired record's key is public only.
+ */
 struct sshx_keyring_entry {
 	const char *name;
 	const char *comment;
@@ -110,10 +113,22 @@ int sshx_keyring_add(struct sshx_keyring *kr, struct sshx_key *key,
     const char *name, const char *comment);
 /* Removes the record with this name (or fingerprint); SSHX_ERR_NOT_FOUND. */
 int sshx_keyring_remove(struct sshx_keyring *kr, const char *name_or_fp);
-/* Sets state, retire_at and the rotation links of the named record. */
+/*
+ * Sets state, retire_at and the rotation links of the named record. Setting
+ * SSHX_KEYSTATE_RETIRED wipes the private key and keeps the public one as
+ * history; a retired record cannot become active or retiring again
+ * (SSHX_ERR_INVALID_ARGUMENT).
+ */
 int sshx_keyring_set_state(struct sshx_keyring *kr, const char *name,
     enum sshx_key_state state, uint64_t retire_at, const char *predecessor,
     const char *successor);
+
+/*
+ * Renames a record (by name or fingerprint) and every rotation link naming
+ * it; SSHX_ERR_EXISTS when newname is taken, SSHX_ERR_NOT_FOUND.
+ */
+int sshx_keyring_rename(struct sshx_keyring *kr, const char *name,
+    const char *newname);
 
 /*
  * Appends the derived key with the salt and KDF parameters it belongs to

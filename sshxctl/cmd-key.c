@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agentc.h"
 #include "buf.h"
@@ -32,14 +33,19 @@ static const struct {
 	{ "rsa", SSHX_KEY_RSA },
 };
 
+/*
+ * The state as agentd sees it: a retiring key whose grace is over is no
+ * longer served, though the next write of the keyring retires it for good.
+ */
 static const char *
-state_name(enum sshx_key_state s)
+state_name(const struct sshx_keyring_entry *e)
 {
-	switch (s) {
+	switch (e->state) {
 	case SSHX_KEYSTATE_ACTIVE:
 		return "active";
 	case SSHX_KEYSTATE_RETIRING:
-		return "retiring";
+		return e->retire_at <= (uint64_t)time(NULL) ? "expired" :
+		    "retiring";
 	case SSHX_KEYSTATE_RETIRED:
 		return "retired";
 	}
@@ -59,9 +65,42 @@ check_name(const char *what, const char *name)
 	return 0;
 }
 
-/* Checks a comment given on the command line: printable, one line. */
-static int
-check_comment(const char *what, const char *comment)
+int
+ctl_key_type_parse(const char *what, const char *s, enum sshx_key_type *typep)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(type_names) / sizeof(*type_names); i++) {
+		if (strcmp(s, type_names[i].name) == 0) {
+			*typep = type_names[i].type;
+			return 0;
+		}
+	}
+	ctl_error(what, "--type: \"%s\" is not one of ed25519, ecdsa-p256, "
+	    "ecdsa-p384, ecdsa-p521, rsa", s);
+	return -1;
+}
+
+int
+ctl_key_bits_parse(const char *what, const char *s, unsigned int *bitsp)
+{
+	unsigned long bits;
+	char *end;
+
+	errno = 0;
+	bits = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || errno != 0 || *end != '\0' || bits < 2048 ||
+	    bits > 16384 || bits % 8 != 0) {
+		ctl_error(what, "--bits: \"%s\" is not a multiple of 8 from 2048 "
+		    "to 16384", s);
+		return -1;
+	}
+	*bitsp = (unsigned int)bits;
+	return 0;
+}
+
+int
+ctl_check_comment(const char *what, const char *comment)
 {
 	const unsigned char *p;
 
@@ -85,7 +124,7 @@ add_and_save(const struct globals *g, const char *what, struct sshx_key *key,
 {
 	const struct sshx_keyring_entry *e;
 	struct sshx_keyring *kr = NULL;
-	char path[PATH_MAX], fp[SSHX_FP_LEN];
+	char path[PATH_MAX], fp[SSHX_FP_LEN], detail[128];
 	int fd = -1, r, ret;
 
 	if (ctl_keyring_path(g, path, sizeof(path)) != 0) {
@@ -113,6 +152,10 @@ add_and_save(const struct globals *g, const char *what, struct sshx_key *key,
 	if ((ret = ctl_keyring_save(what, kr, path)) != 0)
 		goto out;
 	e = sshx_keyring_find(kr, fp);
+	snprintf(detail, sizeof(detail), "name=%s type=%s", e->name,
+	    sshx_key_type_name(sshx_key_type(e->key)));
+	ctl_audit_change(g, what, strcmp(what, "key import") == 0 ? "key.import" :
+	    "key.generate", fp, detail);
 	if (g->json) {
 		printf("{\"name\":");
 		ctl_json_string(stdout, e->name);
@@ -147,34 +190,19 @@ key_generate_main(int argc, char **argv, const struct globals *g)
 	const char *what = "key generate", *name = NULL, *comment = "";
 	enum sshx_key_type type = SSHX_KEY_ED25519;
 	struct sshx_key *key = NULL;
-	unsigned long bits = 0;
-	size_t i;
-	char *end;
+	unsigned int bits = 0;
 	int ch, r;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
-			for (i = 0; i < sizeof(type_names) / sizeof(*type_names); i++)
-				if (strcmp(optarg, type_names[i].name) == 0)
-					break;
-			if (i == sizeof(type_names) / sizeof(*type_names)) {
-				ctl_error(what, "--type: \"%s\" is not one of ed25519, "
-				    "ecdsa-p256, ecdsa-p384, ecdsa-p521, rsa", optarg);
+			if (ctl_key_type_parse(what, optarg, &type) != 0)
 				return EXIT_USAGE;
-			}
-			type = type_names[i].type;
 			break;
 		case 'b':
-			errno = 0;
-			bits = strtoul(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || bits < 2048 || bits > 16384 ||
-			    bits % 8 != 0) {
-				ctl_error(what, "--bits: \"%s\" is not a multiple of 8 "
-				    "from 2048 to 16384", optarg);
+			if (ctl_key_bits_parse(what, optarg, &bits) != 0)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'n':
 			name = optarg;
@@ -194,10 +222,10 @@ key_generate_main(int argc, char **argv, const struct globals *g)
 		ctl_error(what, "--bits applies to --type rsa only");
 		return EXIT_USAGE;
 	}
-	if (check_name(what, name) != 0 || check_comment(what, comment) != 0)
+	if (check_name(what, name) != 0 || ctl_check_comment(what, comment) != 0)
 		return EXIT_USAGE;
 	if ((r = sshx_key_generate(type, type == SSHX_KEY_RSA && bits == 0 ?
-	    3072 : (unsigned int)bits, &key)) != 0) {
+	    3072 : bits, &key)) != 0) {
 		ctl_error(what, "%s", sshx_strerror(r));
 		return EXIT_RUNTIME;
 	}
@@ -231,7 +259,7 @@ key_import_main(int argc, char **argv, const struct globals *g)
 		ctl_error(what, "give exactly one key file");
 		return EXIT_USAGE;
 	}
-	if (check_name(what, name) != 0 || check_comment(what, comment) != 0)
+	if (check_name(what, name) != 0 || ctl_check_comment(what, comment) != 0)
 		return EXIT_USAGE;
 	if ((r = sshx_fs_read(argv[optind], IMPORT_MAX_FILE, SSHX_FS_PRIVATE |
 	    SSHX_FS_SECURE_MEM, &data, why, sizeof(why))) != 0) {
@@ -248,7 +276,7 @@ key_import_main(int argc, char **argv, const struct globals *g)
 		    sshx_strerror(r));
 		return ctl_exit_code(r);
 	}
-	if (comment == NULL && check_comment(what, filecomment) != 0) {
+	if (comment == NULL && ctl_check_comment(what, filecomment) != 0) {
 		free(filecomment);
 		sshx_key_free(key);
 		return EXIT_USAGE;
@@ -289,7 +317,7 @@ entry_json(const struct sshx_keyring_entry *e)
 	    sshx_key_type_name(sshx_key_type(e->key)), sshx_key_bits(e->key), fp);
 	ctl_json_string(stdout, e->comment);
 	printf(",\"created\":\"%s\",\"state\":\"%s\"", ctl_iso_time((int64_t)e->created, ts),
-	    state_name(e->state));
+	    state_name(e));
 	if (e->retire_at != 0)
 		printf(",\"retire_at\":\"%s\"", ctl_iso_time((int64_t)e->retire_at, ts));
 	printf(",\"predecessor\":");
@@ -325,7 +353,7 @@ key_list_main(int argc, char **argv, const struct globals *g)
 		sshx_key_fingerprint(e->key, fp);
 		printf("%-20s %-20s %s %-8s %s %s\n", e->name,
 		    sshx_key_type_name(sshx_key_type(e->key)), fp,
-		    state_name(e->state), ctl_iso_time((int64_t)e->created, ts), e->comment);
+		    state_name(e), ctl_iso_time((int64_t)e->created, ts), e->comment);
 	}
 	if (g->json)
 		printf("]\n");
@@ -376,7 +404,7 @@ key_show_main(int argc, char **argv, const struct globals *g)
 		    "comment: %s\ncreated: %s\nstate: %s\n", e->name,
 		    sshx_key_type_name(sshx_key_type(e->key)),
 		    sshx_key_bits(e->key), fp, e->comment,
-		    ctl_iso_time((int64_t)e->created, ts), state_name(e->state));
+		    ctl_iso_time((int64_t)e->created, ts), state_name(e));
 		if (e->retire_at != 0)
 			printf("retire at: %s\n", ctl_iso_time((int64_t)e->retire_at, ts));
 		if (*e->predecessor != '\0')
@@ -408,8 +436,9 @@ static int
 key_remove_main(int argc, char **argv, const struct globals *g)
 {
 	const char *what = "key remove";
+	const struct sshx_keyring_entry *e;
 	struct sshx_keyring *kr = NULL;
-	char path[PATH_MAX];
+	char path[PATH_MAX], fp[SSHX_FP_LEN] = "", detail[128] = "";
 	int fd = -1, r, ret;
 
 	if (argc != 2) {
@@ -422,6 +451,10 @@ key_remove_main(int argc, char **argv, const struct globals *g)
 	}
 	if ((ret = ctl_keyring_open(g, what, path, &kr, &fd)) != 0)
 		return ret;
+	if ((e = sshx_keyring_find(kr, argv[1])) != NULL) {
+		sshx_key_fingerprint(e->key, fp);
+		snprintf(detail, sizeof(detail), "name=%s", e->name);
+	}
 	if ((r = sshx_keyring_remove(kr, argv[1])) != 0) {
 		ctl_error(what, "no key \"%s\" in the keyring", argv[1]);
 		ret = ctl_exit_code(r);
@@ -431,6 +464,7 @@ key_remove_main(int argc, char **argv, const struct globals *g)
 		goto out;
 	fprintf(stderr, "removed \"%s\" from %s\n", argv[1], path);
 	ctl_agent_reload(g);
+	ctl_audit_change(g, what, "key.remove", fp, detail);
 	ret = EXIT_OK;
  out:
 	sshx_keyring_free(kr);
@@ -514,6 +548,14 @@ const struct command key_commands[] = {
 	    "print the key's authorized_keys line" },
 	{ "remove", key_remove_main, "NAME|FINGERPRINT",
 	    "delete a key from the keyring" },
+	{ "rotate", key_rotate_main,
+	    "NAME [--grace DURATION] [--type T] [--bits N] [--comment C] "
+	    "[--authorized-keys FILE] | --rollback NAME [--authorized-keys FILE]",
+	    "replace a key: the new one takes NAME and is listed first; the old "
+	    "one is served after it until the grace ends (7d by default)" },
+	{ "retire", key_retire_main, "NAME|FINGERPRINT",
+	    "end a rotation's grace now: the old key is no longer served, its "
+	    "private part is wiped and its public part kept as history" },
 	{ "persist", key_persist_main, "FINGERPRINT [--name NAME]",
 	    "have agentd store a key added with ssh-add in its keyring" },
 	{ NULL, NULL, NULL, NULL },

@@ -101,6 +101,29 @@ ctl_audit(struct sshx_store *s, const char *action, const char *host,
 	return sshx_store_audit(s, &a);
 }
 
+void
+ctl_audit_change(const struct globals *g, const char *what, const char *action,
+    const char *fingerprint, const char *detail)
+{
+	struct sshx_store *s = NULL;
+	char path[PATH_MAX], why[PATH_MAX + 256] = "";
+	int r;
+
+	if ((r = ctl_db_path(g, path, sizeof(path))) == 0 &&
+	    (r = sshx_store_open(path, SSHX_STORE_CREATE, &s, why,
+	    sizeof(why))) == 0 &&
+	    (r = sshx_store_begin(s)) == 0 &&
+	    (r = ctl_audit(s, action, NULL, fingerprint, detail)) == 0 &&
+	    (r = sshx_store_commit(s)) == 0) {
+		sshx_store_close(s);
+		return;
+	}
+	fprintf(stderr, "sshxctl: %s: warning: done, but not recorded in the "
+	    "audit log: %s\n", what, why[0] ? why : s != NULL ?
+	    sshx_store_errmsg(s) : sshx_strerror(r));
+	sshx_store_close(s);
+}
+
 /* Returns 1 when a pattern has no wildcard, negation or list: a literal host. */
 static int
 pattern_is_literal(const char *pattern)

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "key.h"
+
 /* Exit codes (DESIGN.md). */
 #define EXIT_OK		0
 #define EXIT_NO		1	/* "no", not found, check failed */
@@ -107,6 +109,23 @@ int ctl_resolve_host(struct sshx_store *s, const struct sshx_kh_host *h, int64_t
 const char *ctl_iso_time(int64_t t, char out[static 32]);
 /* Parses a duration "0", "90s", "30m", "12h", "7d", "2w" (at most ten years); 0 or -1. */
 int ctl_parse_duration(const char *s, int64_t *secondsp);
+
+/* Parses a --type name of sshxctl key; prints why and returns -1 when unknown. */
+int ctl_key_type_parse(const char *what, const char *s, enum sshx_key_type *typep);
+/* Parses --bits (RSA: a multiple of 8 from 2048 to 16384); prints why and returns -1. */
+int ctl_key_bits_parse(const char *what, const char *s, unsigned int *bitsp);
+/* Checks a comment given on the command line (printable, one line, capped); NULL is fine. */
+int ctl_check_comment(const char *what, const char *comment);
+/*
+ * Records a change made outside the database (the keyring) in its audit
+ * log, creating the database when missing. A failure only warns: the change
+ * itself was made.
+ */
+void ctl_audit_change(const struct globals *g, const char *what,
+    const char *action, const char *fingerprint, const char *detail);
+
+int key_rotate_main(int argc, char **argv, const struct globals *g);
+int key_retire_main(int argc, char **argv, const struct globals *g);
 
 extern const struct command agent_commands[];
 extern const struct command key_commands[];

@@ -305,10 +305,13 @@ reseal_body(const struct sshx_buf *body)
 	free(nd);
 }
 
-/* Appends one record in the documented body layout. */
+/*
+ * Appends one record in the documented body layout, with the private key
+ * (private) or the public blob only.
+ */
 static void
-put_record(struct sshx_buf *b, const char *name, uint8_t state,
-    const struct sshx_key *key)
+put_record_as(struct sshx_buf *b, const char *name, uint8_t state,
+    const struct sshx_key *key, int private)
 {
 	struct sshx_buf *kb = sshx_buf_new_secure();
 
@@ -320,9 +323,25 @@ put_record(struct sshx_buf *b, const char *name, uint8_t state,
 	ck_ok(sshx_buf_put_u64(b, 0));
 	ck_ok(sshx_buf_put_cstring(b, ""));
 	ck_ok(sshx_buf_put_cstring(b, ""));
-	ck_ok(sshx_key_put_private(key, kb));
-	ck_ok(sshx_buf_put_stringb(b, kb));
+	if (!private) {
+		const uint8_t *blob;
+		size_t len;
+
+		blob = sshx_key_blob(key, &len);
+		ck_ok(sshx_buf_put_string(b, blob, len));
+	} else {
+		ck_ok(sshx_key_put_private(key, kb));
+		ck_ok(sshx_buf_put_stringb(b, kb));
+	}
 	sshx_buf_free(kb);
+}
+
+/* Appends one record as the format wants it: retired records public only. */
+static void
+put_record(struct sshx_buf *b, const char *name, uint8_t state,
+    const struct sshx_key *key)
+{
+	put_record_as(b, name, state, key, state != SSHX_KEYSTATE_RETIRED);
 }
 
 static double
@@ -527,7 +546,8 @@ START_TEST(test_round_trip_every_key_type)
 	    1900000000, "", "ecdsa-sha2-nistp256-1"));
 	ck_ok(sshx_keyring_set_state(kr, "ecdsa-sha2-nistp256-1",
 	    SSHX_KEYSTATE_ACTIVE, 0, "ssh-ed25519-0", ""));
-	ck_ok(sshx_keyring_set_state(kr, "ssh-rsa-4", SSHX_KEYSTATE_RETIRED, 5,
+	/* Retired records lose their private key: see test_retire_keeps_public_only. */
+	ck_ok(sshx_keyring_set_state(kr, "ssh-rsa-4", SSHX_KEYSTATE_RETIRING, 5,
 	    "a", "b"));
 	ck_ok(sshx_keyring_save(kr, path, NULL, 0));
 	ck_ok(sshx_keyring_load(path, pass, PASSLEN, &lr, NULL, 0));
@@ -562,7 +582,7 @@ START_TEST(test_round_trip_every_key_type)
 		sshx_key_free(pubs[i]);
 	}
 	ck_assert_str_eq(sshx_keyring_at(lr, 0)->successor, "ecdsa-sha2-nistp256-1");
-	ck_assert_int_eq(sshx_keyring_at(lr, 4)->state, SSHX_KEYSTATE_RETIRED);
+	ck_assert_int_eq(sshx_keyring_at(lr, 4)->state, SSHX_KEYSTATE_RETIRING);
 	sshx_keyring_free(kr);
 	sshx_keyring_free(lr);
 }
@@ -816,9 +836,17 @@ START_TEST(test_bad_body_inside_a_good_seal_is_tampered)
 	ck_assert_uint_eq(sshx_keyring_count(kr), 2);
 	sshx_keyring_free(kr);
 
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 10; i++) {
 		sshx_buf_reset(b);
 		switch (i) {
+		case 8:		/* a retired record that kept its private key */
+			ck_ok(sshx_buf_put_u32(b, 1));
+			put_record_as(b, "one", 2, k1, 1);
+			break;
+		case 9:		/* an active record without its private key */
+			ck_ok(sshx_buf_put_u32(b, 1));
+			put_record_as(b, "one", 0, k1, 0);
+			break;
 		case 0:		/* two records, one name */
 			ck_ok(sshx_buf_put_u32(b, 2));
 			put_record(b, "same", 0, k1);
@@ -863,7 +891,8 @@ START_TEST(test_bad_body_inside_a_good_seal_is_tampered)
 		expect_load(pass, PASSLEN, SSHX_ERR_TAMPERED, NULL,
 		    (const char *[]){ "duplicate names", "too many records",
 		    "trailing byte", "missing record", "state 3", "bad name",
-		    "not a key", "empty body" }[i]);
+		    "not a key", "empty body", "retired with a private key",
+		    "active without a private key" }[i]);
 	}
 	sshx_buf_free(b);
 	sshx_key_free(k1);
@@ -1193,6 +1222,68 @@ START_TEST(test_set_state_and_links)
 }
 END_TEST
 
+START_TEST(test_retire_keeps_public_only)
+{
+	struct sshx_keyring *kr = NULL, *lr = NULL;
+	struct sshx_key *k = gen(SSHX_KEY_ECDSA_P256);
+	const struct sshx_keyring_entry *e;
+	char fp[SSHX_FP_LEN], lfp[SSHX_FP_LEN];
+
+	ck_ok(sshx_key_fingerprint(k, fp));
+	ck_ok(sshx_keyring_create(pass, PASSLEN, &cheap, &kr));
+	ck_ok(sshx_keyring_add(kr, k, "old", ""));
+	ck_ok(sshx_keyring_set_state(kr, "old", SSHX_KEYSTATE_RETIRED, 99, "",
+	    ""));
+	e = sshx_keyring_find(kr, "old");
+	ck_assert_int_eq(sshx_key_has_private(e->key), 0);
+	/* Nothing brings a retired key back. */
+	ck_err(sshx_keyring_set_state(kr, "old", SSHX_KEYSTATE_ACTIVE, 0, "", ""),
+	    SSHX_ERR_INVALID_ARGUMENT);
+	ck_err(sshx_keyring_set_state(kr, "old", SSHX_KEYSTATE_RETIRING, 5, "",
+	    ""), SSHX_ERR_INVALID_ARGUMENT);
+	ck_ok(sshx_keyring_set_state(kr, "old", SSHX_KEYSTATE_RETIRED, 100, "",
+	    ""));
+	ck_ok(sshx_keyring_save(kr, path, NULL, 0));
+	ck_ok(sshx_keyring_load(path, pass, PASSLEN, &lr, NULL, 0));
+	e = sshx_keyring_find(lr, fp);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(e->state, SSHX_KEYSTATE_RETIRED);
+	ck_assert_int_eq(sshx_key_has_private(e->key), 0);
+	ck_ok(sshx_key_fingerprint(e->key, lfp));
+	ck_assert_str_eq(lfp, fp);
+	sshx_keyring_free(kr);
+	sshx_keyring_free(lr);
+}
+END_TEST
+
+START_TEST(test_rename_follows_links)
+{
+	struct sshx_keyring *kr = NULL;
+	const struct sshx_keyring_entry *e;
+
+	ck_ok(sshx_keyring_create(pass, PASSLEN, &cheap, &kr));
+	ck_ok(sshx_keyring_add(kr, gen(SSHX_KEY_ED25519), "a", ""));
+	ck_ok(sshx_keyring_add(kr, gen(SSHX_KEY_ED25519), "b", ""));
+	ck_ok(sshx_keyring_add(kr, gen(SSHX_KEY_ED25519), "c", ""));
+	ck_ok(sshx_keyring_set_state(kr, "a", SSHX_KEYSTATE_RETIRING, 7, "", "b"));
+	ck_ok(sshx_keyring_set_state(kr, "c", SSHX_KEYSTATE_ACTIVE, 0, "b", "b"));
+	ck_ok(sshx_keyring_rename(kr, "b", "b@2026-01-01"));
+	ck_assert_str_eq(sshx_keyring_find(kr, "a")->successor, "b@2026-01-01");
+	e = sshx_keyring_find(kr, "c");
+	ck_assert_str_eq(e->predecessor, "b@2026-01-01");
+	ck_assert_str_eq(e->successor, "b@2026-01-01");
+	ck_assert_ptr_null(sshx_keyring_find(kr, "b"));
+	ck_assert_ptr_nonnull(sshx_keyring_find(kr, "b@2026-01-01"));
+	/* Same name: nothing to do; taken, invalid or missing: refused. */
+	ck_ok(sshx_keyring_rename(kr, "a", "a"));
+	ck_err(sshx_keyring_rename(kr, "a", "c"), SSHX_ERR_EXISTS);
+	ck_err(sshx_keyring_rename(kr, "a", "-bad"), SSHX_ERR_INVALID_ARGUMENT);
+	ck_err(sshx_keyring_rename(kr, "zz", "y"), SSHX_ERR_NOT_FOUND);
+	ck_assert_str_eq(sshx_keyring_find(kr, "a")->successor, "b@2026-01-01");
+	sshx_keyring_free(kr);
+}
+END_TEST
+
 START_TEST(test_find_and_remove_by_name_or_fingerprint)
 {
 	struct sshx_keyring *kr = NULL;
@@ -1338,6 +1429,8 @@ keyring_suite(void)
 	    test_automatic_names_take_first_free);
 	add(s, "comments are checked", test_comments_are_checked);
 	add(s, "set_state and links round trip", test_set_state_and_links);
+	add(s, "retiring keeps the public key only", test_retire_keeps_public_only);
+	add(s, "rename follows rotation links", test_rename_follows_links);
 	add(s, "find and remove by name or fingerprint",
 	    test_find_and_remove_by_name_or_fingerprint);
 	add(s, "default KDF figures", test_default_kdf_figures);

@@ -1024,6 +1024,28 @@ sshx_keyring_set_state(struct sshx_keyring *kr, const char *name,
 }
 
 int
+sshx_keyring_parse_untrusted(const uint8_t *d, size_t len, int body)
+{
+	struct sshx_keyring *kr = NULL;
+	struct sshx_buf *b = NULL;
+	struct kr_file f;
+	char why[256];
+	int r;
+
+	if (!body)
+		return parse_file(d, len, &f, why, sizeof(why));
+	if ((r = kr_new(&kr)) != 0)
+		return r;
+	if ((b = sshx_buf_from(d, len)) == NULL)
+		r = SSHX_ERR_ALLOC;
+	else
+		r = parse_body(kr, b, why, sizeof(why));
+	sshx_buf_free(b);
+	sshx_keyring_free(kr);
+	return r;
+}
+
+int
 sshx_keyring_rename(struct sshx_keyring *kr, const char *name,
     const char *newname)
 {

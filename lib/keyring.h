@@ -145,4 +145,11 @@ int sshx_keyring_import_key(struct sshx_buf *in, struct sshx_keyring **krp);
 /* Wipes and frees everything; NULL is allowed. */
 void sshx_keyring_free(struct sshx_keyring *kr);
 
+/*
+ * Runs the file's header checks (body 0) or the decrypted body's record
+ * parser (body 1) on untrusted bytes, as sshx_keyring_load does after the
+ * KDF and decryption that a fuzzer cannot get past; returns their result.
+ */
+int sshx_keyring_parse_untrusted(const uint8_t *d, size_t len, int body);
+
 #endif

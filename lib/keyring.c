@@ -64,6 +64,12 @@ struct sshx_keyring {
 	size_t arecs;
 };
 
+/*
+ * The smallest record: a 1-byte name, then empty comment and links, the
+ * fixed fields and a key string (each string with its 4-byte length).
+ */
+#define KR_MIN_RECORD_LEN	(5 + 4 + 8 + 1 + 8 + 4 + 4 + 4)
+
 /* The parts of a keyring file, checked for shape but not yet for the key. */
 struct kr_file {
 	uint8_t kdf_id;
@@ -594,6 +600,9 @@ parse_body(struct sshx_keyring *kr, struct sshx_buf *b, char *why,
 		return tampered(why, whylen, "keyring body is truncated");
 	if (count > SSHX_KEYRING_MAX_KEYS)
 		return tampered(why, whylen, "keyring holds too many records");
+	/* Before allocating for count records: are there bytes for them at all? */
+	if (count > sshx_buf_len(b) / KR_MIN_RECORD_LEN)
+		return tampered(why, whylen, "keyring body is truncated");
 	if (count > 0 && (kr->recs = calloc(count, sizeof(*kr->recs))) == NULL)
 		return SSHX_ERR_ALLOC;
 	kr->arecs = count;

@@ -74,7 +74,7 @@ vault_open(struct agent *ag, const char *path, const char *passfile,
 	if ((ag->vault.path = strdup(path)) == NULL)
 		return SSHX_ERR_ALLOC;
 	watch_dir(ag);
-	if (access(path, F_OK) == -1 && errno == ENOENT) {
+	if (access(path, F_OK) == -1 && (errno == ENOENT || errno == ENOTDIR)) {
 		sshx_log_info("no keyring at %s: serving keys added with ssh-add "
 		    "only", path);
 		return 0;

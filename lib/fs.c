@@ -761,8 +761,19 @@ sshx_fs_lock(const char *path, int timeout_ms, int *fdp)
 		goto out;
 	}
 	(void)snprintf(lp, lpsz, "%s.lock", path);
-	if ((fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
-	    0600)) == -1) {
+	fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	/*
+	 * On a read-only file system nobody can change the file, so readers
+	 * need no lock file; an existing one is still honoured (flock works
+	 * on a read-only descriptor), and a writer fails at its write.
+	 */
+	if (fd == -1 && errno == EROFS &&
+	    (fd = open(lp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) == -1 &&
+	    errno == ENOENT) {
+		r = 0;
+		goto out;
+	}
+	if (fd == -1) {
 		r = errno == ELOOP ? SSHX_ERR_UNSAFE_FILE : SSHX_ERR_SYSTEM;
 		goto out;
 	}

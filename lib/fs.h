@@ -79,7 +79,8 @@ int sshx_fs_xdg_path(const char *env_var, const char *home_fallback,
 /*
  * Takes an exclusive advisory lock on path.lock (created 0600 if missing),
  * waiting at most timeout_ms; returns 0 and the descriptor in *fdp, or
- * SSHX_ERR_BUSY. Release with sshx_fs_unlock.
+ * SSHX_ERR_BUSY. On a read-only file system without a lock file there is
+ * nothing to lock against: 0 with *fdp = -1. Release with sshx_fs_unlock.
  */
 int sshx_fs_lock(const char *path, int timeout_ms, int *fdp);
 void sshx_fs_unlock(int fd);

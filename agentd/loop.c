@@ -27,7 +27,7 @@
 #include "worker.h"
 
 /* Bytes read from one connection per wake-up; keeps the loop fair. */
-#define READ_CHUNK	(64 * 1024)
+#define READ_CHUNK	4096
 /* Descriptors kept free for logging, askpass pipes and the like. */
 #define FD_RESERVE	32
 
@@ -110,16 +110,38 @@ accept_clients(struct loop *lp, int lfd)
 	}
 }
 
+/*
+ * Returns how many bytes to read into c->in: READ_CHUNK, or the rest of a
+ * larger frame whose length is known, within what the buffer may hold.
+ * Requests are small, so most connections never hold more than a chunk
+ * (a buffer is wiped whole when freed: a large one costs at every close).
+ */
+static size_t
+read_size(const struct conn *c)
+{
+	const uint8_t *p = sshx_buf_ptr(c->in);
+	size_t have = sshx_buf_len(c->in), want = READ_CHUNK, avail;
+	uint32_t len;
+
+	if (have >= 4) {
+		len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+		    (uint32_t)p[2] << 8 | p[3];
+		if (len <= SSHX_AGENT_MAX_FRAME && 4 + (size_t)len > have &&
+		    4 + (size_t)len - have > want)
+			want = 4 + (size_t)len - have;
+	}
+	avail = sshx_buf_avail(c->in);
+	return want < avail ? want : avail;
+}
+
 /* Reads what the client sent, then processes complete requests. */
 static void
 conn_read(struct loop *lp, struct conn *c)
 {
-	size_t want = sshx_buf_avail(c->in);
+	size_t want = read_size(c);
 	uint8_t *p;
 	ssize_t n;
 
-	if (want > READ_CHUNK)
-		want = READ_CHUNK;
 	if (want == 0)
 		return;
 	if (sshx_buf_reserve(c->in, want, &p) != 0) {

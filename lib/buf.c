@@ -10,6 +10,7 @@
 #include "err.h"
 
 #define BUF_CHUNK	256
+#define SECURE_CHUNK	32
 
 struct sshx_buf {
 	uint8_t *d;		/* storage */
@@ -181,7 +182,7 @@ buf_pack(struct sshx_buf *b)
 int
 sshx_buf_reserve(struct sshx_buf *b, size_t len, uint8_t **dpp)
 {
-	size_t need, nalloc;
+	size_t need, nalloc, chunk;
 	uint8_t *nd;
 
 	if (dpp != NULL)
@@ -194,7 +195,9 @@ sshx_buf_reserve(struct sshx_buf *b, size_t len, uint8_t **dpp)
 		buf_pack(b);
 	need = b->size + len;
 	if (need > b->alloc) {
-		nalloc = (need + BUF_CHUNK - 1) / BUF_CHUNK * BUF_CHUNK;
+		/* Secure memory is a small locked pool: round up less. */
+		chunk = b->secure ? SECURE_CHUNK : BUF_CHUNK;
+		nalloc = (need + chunk - 1) / chunk * chunk;
 		if (nalloc < b->alloc * 2 && b->alloc * 2 <= b->max + BUF_CHUNK)
 			nalloc = b->alloc * 2;
 		nd = b->secure ? gcry_malloc_secure(nalloc) : malloc(nalloc);

@@ -1,12 +1,47 @@
 #include "config.h"
 
+#include <sys/resource.h>
+
 #include <string.h>
+#include <unistd.h>
 
 #include <gcrypt.h>
 
 #include "buf.h"
 #include "crypto.h"
 #include "err.h"
+
+static size_t secmem_size;
+
+/*
+ * Returns the pool size that can be locked: the soft RLIMIT_MEMLOCK is
+ * raised towards want (up to the hard limit); a limit under
+ * SSHX_SECMEM_MIN leaves SSHX_SECMEM_MIN (libgcrypt then warns that it
+ * cannot lock it).
+ */
+static size_t
+lockable(size_t want)
+{
+	struct rlimit rl;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), n;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= want)
+		return want;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ?
+	    want : rl.rlim_max;
+	(void)setrlimit(RLIMIT_MEMLOCK, &rl);
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) != 0 || rl.rlim_cur >= want)
+		return want;
+	n = (size_t)rl.rlim_cur / page * page;
+	return n < SSHX_SECMEM_MIN ? SSHX_SECMEM_MIN : n;
+}
+
+size_t
+sshx_crypto_secmem_size(void)
+{
+	return secmem_size;
+}
 
 int
 sshx_crypto_init(size_t secmem)
@@ -15,11 +50,13 @@ sshx_crypto_init(size_t secmem)
 		return 0;
 	if (gcry_check_version("1.10.0") == NULL)
 		return SSHX_ERR_CRYPTO;
+	secmem = lockable(secmem);
 	gcry_control(GCRYCTL_SUSPEND_SECMEM_WARN);
 	if (gcry_control(GCRYCTL_INIT_SECMEM, secmem, 0) != 0)
 		return SSHX_ERR_CRYPTO;
 	gcry_control(GCRYCTL_RESUME_SECMEM_WARN);
 	gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+	secmem_size = secmem;
 	return 0;
 }
 

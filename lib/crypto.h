@@ -7,11 +7,19 @@
 
 struct sshx_buf;
 
-/* Size of the locked secure-memory pool holding private keys. */
-#define SSHX_SECMEM_SIZE	(1024 * 1024)
+/*
+ * Size of the locked secure-memory pool holding private keys: room for
+ * about 10,000 Ed25519 keys (fewer RSA ones). It matches Linux's default
+ * RLIMIT_MEMLOCK of 8 MiB; under a lower hard limit the pool shrinks to
+ * what can be locked, and to no less than SSHX_SECMEM_MIN.
+ */
+#define SSHX_SECMEM_SIZE	(8 * 1024 * 1024)
+#define SSHX_SECMEM_MIN		(1024 * 1024)
 
 /* Initialises libgcrypt with a secure-memory pool of secmem bytes; returns 0 or SSHX_ERR_CRYPTO. */
 int sshx_crypto_init(size_t secmem);
+/* The size of the secure-memory pool sshx_crypto_init set up (0 before it). */
+size_t sshx_crypto_secmem_size(void);
 /* Compares two buffers in constant time; returns 1 when equal. */
 int sshx_crypto_equal(const void *a, const void *b, size_t len);
 

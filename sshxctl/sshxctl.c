@@ -6,6 +6,7 @@
 
 #include <sys/stat.h>
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +156,25 @@ failure_exit(int argc, char **argv, int code)
 	return code;
 }
 
+/*
+ * The secure-memory pool this run needs. Locking a pool costs about 1.5 ms
+ * per MiB at start and exit, so a short command takes 1 MiB; one that may
+ * load the keyring gets room for its decrypted records (about three times
+ * the file), up to the agent's size.
+ */
+static size_t
+secmem_for(const struct globals *g)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t n = SSHX_SECMEM_MIN;
+
+	if (ctl_keyring_path(g, path, sizeof(path)) == 0 &&
+	    stat(path, &st) == 0 && st.st_size > 0)
+		n += 3 * (size_t)st.st_size;
+	return n > SSHX_SECMEM_SIZE ? SSHX_SECMEM_SIZE : n;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -199,7 +219,7 @@ main(int argc, char **argv)
 			command_usage(stdout, grp, cmd);
 			return EXIT_OK;
 		}
-		if (sshx_crypto_init(SSHX_SECMEM_SIZE) != 0) {
+		if (sshx_crypto_init(secmem_for(&g)) != 0) {
 			ctl_error("libgcrypt", "cannot initialise");
 			return EXIT_RUNTIME;
 		}
@@ -225,7 +245,7 @@ main(int argc, char **argv)
 		command_usage(stdout, grp, cmd);
 		return EXIT_OK;
 	}
-	if (sshx_crypto_init(SSHX_SECMEM_SIZE) != 0) {
+	if (sshx_crypto_init(secmem_for(&g)) != 0) {
 		ctl_error("libgcrypt", "cannot initialise");
 		return failure_exit(n, argv, EXIT_RUNTIME);
 	}

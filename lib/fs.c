@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -79,12 +80,14 @@ path_split(const char *path, char **dirp, const char **basep)
 	return 0;
 }
 
+/* 64 symbols, so that masking a random byte keeps every symbol equally likely. */
+static const char tmp_set[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
 /* Writes ".BASE.XXXXXX" with an unpredictable suffix into name; returns 0 or -1 with errno set. */
 static int
 tmp_fill(char *name, size_t namesz, const char *base)
 {
-	/* 64 symbols, so that masking a random byte keeps every symbol equally likely. */
-	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	unsigned char rnd[TMP_SUFFIX_LEN];
 	char sfx[TMP_SUFFIX_LEN + 1];
 	ssize_t n;
@@ -100,7 +103,7 @@ tmp_fill(char *name, size_t namesz, const char *base)
 		return -1;
 	}
 	for (i = 0; i < sizeof(rnd); i++)
-		sfx[i] = set[rnd[i] & 63];
+		sfx[i] = tmp_set[rnd[i] & 63];
 	sfx[TMP_SUFFIX_LEN] = '\0';
 	w = snprintf(name, namesz, ".%s.%s", base, sfx);
 	if (w < 0 || (size_t)w >= namesz) {
@@ -108,6 +111,46 @@ tmp_fill(char *name, size_t namesz, const char *base)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Removes temporary files of base that a killed writer left behind. Only
+ * called with the directory's lock held: every writer takes it for its
+ * whole write, so no live writer has a temporary file there now. Only
+ * our own regular files whose names are exactly ".BASE." and a suffix
+ * tmp_fill could have made are removed.
+ */
+static void
+tmp_sweep(int dfd, const char *base)
+{
+	size_t blen = strlen(base), nlen, i;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd;
+
+	if ((fd = dup(dfd)) == -1)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		(void)close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		nlen = strlen(de->d_name);
+		if (nlen != blen + TMP_SUFFIX_LEN + 2 || de->d_name[0] != '.' ||
+		    strncmp(de->d_name + 1, base, blen) != 0 ||
+		    de->d_name[1 + blen] != '.')
+			continue;
+		for (i = nlen - TMP_SUFFIX_LEN; i < nlen; i++)
+			if (strchr(tmp_set, de->d_name[i]) == NULL)
+				break;
+		if (i != nlen ||
+		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+			continue;
+		(void)unlinkat(dfd, de->d_name, 0);
+	}
+	(void)closedir(d);
 }
 
 /*
@@ -331,6 +374,7 @@ sshx_fs_atomic_begin(const char *path, mode_t mode, int flags,
 			goto out;
 		}
 	}
+	tmp_sweep(w->dfd, w->base);
 	if (fstatat(w->dfd, w->base, &w->old, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISLNK(w->old.st_mode)) {
 			sshx_why(why, whylen, "%s is a symlink; refusing to "

@@ -253,6 +253,25 @@ START_TEST(stepwise_write_joins_the_pieces_and_replaces_atomically)
 }
 END_TEST
 
+START_TEST(write_sweeps_temp_files_a_killed_writer_left)
+{
+	char p[PATH_MAX], q[PATH_MAX];
+
+	put_file(pj(p, "f"), "old", 0600);
+	/* What a writer killed mid-write leaves: ".f." and six suffix characters. */
+	put_file(pj(q, ".f.Ab3-_z"), "stale", 0600);
+	put_file(pj(q, ".f.QQQQQQ"), "stale", 0600);
+	/* Not ours to remove: another file's, a wrong length, a wrong character, a link. */
+	put_file(pj(q, ".g.Ab3-_z"), "other", 0600);
+	put_file(pj(q, ".f.Ab3-_"), "short", 0600);
+	put_file(pj(q, ".f.Ab3+_z"), "plus", 0600);
+	ck_assert_int_eq(symlink("f", pj(q, ".f.LINKED")), 0);
+	ASSERT_R(sshx_fs_write_atomic(p, "new", 3, 0600, 0, why, sizeof(why)), 0);
+	assert_file(p, "new", 0600);
+	assert_listing(tdir, ".f.Ab3+_z .f.Ab3-_ .f.LINKED .g.Ab3-_z f");
+}
+END_TEST
+
 START_TEST(stepwise_abort_keeps_the_old_file_and_leaves_no_temp)
 {
 	struct sshx_fs_atomic *w = NULL;
@@ -863,6 +882,7 @@ fs_suite(void)
 	tcase_add_test(w, write_refuses_symlink_at_target_and_leaves_its_target_unchanged);
 	tcase_add_test(w, stepwise_write_joins_the_pieces_and_replaces_atomically);
 	tcase_add_test(w, stepwise_abort_keeps_the_old_file_and_leaves_no_temp);
+	tcase_add_test(w, write_sweeps_temp_files_a_killed_writer_left);
 	tcase_add_test(w, stepwise_begin_refuses_a_symlink_and_creates_nothing);
 	tcase_add_test(w, write_refuses_directory_at_target);
 	tcase_add_test(w, write_refuses_group_writable_parent);

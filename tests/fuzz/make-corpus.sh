@@ -12,7 +12,7 @@ PY=${PYTHON:-/usr/bin/python3}
 W=$(mktemp -d /tmp/sshx-corpus.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 
-for h in fuzz_key fuzz_keyring fuzz_kh fuzz_import; do
+for h in fuzz_agent fuzz_key fuzz_keyring fuzz_kh fuzz_import; do
 	rm -rf "${OUT:?}/$h"
 	mkdir -p "$OUT/$h"
 done
@@ -117,6 +117,9 @@ mkdir -m 700 "$W/kr"
 "$SSHXCTL" --keyring "$W/kr/keyring" --passphrase-file "$W/pass" key generate --name a >/dev/null 2>&1
 { printf '\000'; cat "$W/kr/keyring"; } >"$OUT/fuzz_keyring/file-one-key"
 
-for h in fuzz_key fuzz_keyring fuzz_kh fuzz_import; do
+# Agent request streams as ssh-add and ssh-keygen send them (agent-corpus.py records them).
+"$PY" "$(dirname "$0")/agent-corpus.py" "$W" "$OUT/fuzz_agent"
+
+for h in fuzz_agent fuzz_key fuzz_keyring fuzz_kh fuzz_import; do
 	echo "$h: $(ls "$OUT/$h" | wc -l) seeds, $(du -sk "$OUT/$h" | cut -f1) KiB"
 done

@@ -37,10 +37,16 @@ HK=$(cut -d' ' -f1,2 "$T/hk.pub")
 		i=$((i + 1))
 		awk -v r="$i" -v k="$HK" 'BEGIN { for (j = 0; j < 500; j++) printf "s%d-%d.example.com %s\n", r, j, k }' \
 			>"$T/batch"
-		"$SSHXCTL" --db "$T/db/sshx.db" hosts import "$T/batch" </dev/null >/dev/null 2>>"$T/loop.err" ||
+		if ! "$SSHXCTL" --db "$T/db/sshx.db" hosts import "$T/batch" </dev/null >/dev/null \
+			2>"$T/step.err"; then
 			bad=$((bad + 1))
-		"$SSHXCTL" --db "$T/db/sshx.db" known-hosts export --out "$T/db/known_hosts" </dev/null \
-			>/dev/null 2>>"$T/loop.err" || bad=$((bad + 1))
+			sed "s/^/import $i: /" "$T/step.err" >>"$T/loop.err"
+		fi
+		if ! "$SSHXCTL" --db "$T/db/sshx.db" known-hosts export --out "$T/db/known_hosts" \
+			</dev/null >/dev/null 2>"$T/step.err"; then
+			bad=$((bad + 1))
+			sed "s/^/export $i: /" "$T/step.err" >>"$T/loop.err"
+		fi
 		runs=$((runs + 2))
 	done
 	echo "$runs $bad" >"$T/loop.result"
@@ -60,7 +66,7 @@ read -r runs bad <"$T/loop.result"
 diag "host store loop: $runs imports and exports alongside the clients"
 check "the concurrent host imports and exports ran ($runs)" [ "$runs" -gt 0 ]
 is "... and every one of them succeeded" "0" "$bad"
-[ "$bad" -eq 0 ] || diag "$(head -n 5 "$T/loop.err")"
+[ "$bad" -eq 0 ] || diag "$(head -n 10 "$T/loop.err")"
 check "agentd is still running" pid_alive "$AGENT_PID"
 
 done_testing

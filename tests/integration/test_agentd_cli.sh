@@ -4,6 +4,8 @@
 . "$SSHX_TESTDIR/lib.sh"
 
 setup_tmpdir
+# agentd's defaults (keyring, audit database) must land in the test's home, not the real one.
+isolate_home
 gen_keys ed25519 rsa3072 rsa1024 dsa
 
 # Waits until $1 answers ssh-add -l (0 or 1), up to 10 s.

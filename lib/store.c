@@ -777,6 +777,16 @@ sshx_store_set_busy_timeout(struct sshx_store *s, int ms)
 }
 
 int
+sshx_store_set_sync(struct sshx_store *s, int full)
+{
+	if (s == NULL)
+		return SSHX_ERR_INVALID_ARGUMENT;
+	/* Constant SQL only: nothing from the caller reaches it. */
+	return exec_sql(s->db, full ? "PRAGMA synchronous = FULL" :
+	    "PRAGMA synchronous = NORMAL") == SQLITE_OK ? 0 : SSHX_ERR_INTERNAL;
+}
+
+int
 sshx_store_commit(struct sshx_store *s)
 {
 	int r;

@@ -55,6 +55,13 @@ int sshx_store_schema_version(void);
 int sshx_store_begin(struct sshx_store *s);
 /* Sets how long this connection waits for other writers (10 s by default); 0 or an error. */
 int sshx_store_set_busy_timeout(struct sshx_store *s, int ms);
+/*
+ * Chooses when this connection's commits reach the disk: full (the default)
+ * syncs the WAL at every commit; otherwise only checkpoints sync, so a
+ * commit survives the process crashing but maybe not the machine losing
+ * power (the database stays consistent either way). 0 or an error.
+ */
+int sshx_store_set_sync(struct sshx_store *s, int full);
 /* Commits; returns 0 or an error (the transaction is then rolled back). */
 int sshx_store_commit(struct sshx_store *s);
 /* Rolls back an open transaction; harmless without one. */

@@ -43,6 +43,11 @@ esac
 "$AGENTD" --no-such-option >/dev/null 2>"$T/err"
 rc=$?
 is "an unknown option exits 2" 2 "$rc"
+out=$("$AGENTD" --help 2>&1)
+case $out in
+*"--db PATH"*"--no-audit"*) ok "--help names --db and --no-audit" ;;
+*) fail "--help names --db and --no-audit" "expected both options in:" "$out" ;;
+esac
 
 # ---- default socket under XDG_RUNTIME_DIR, modes, printed environment, SIGTERM cleanup
 mkdir -m 700 "$T/rt"

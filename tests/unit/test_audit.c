@@ -2,7 +2,8 @@
  * Unit tests of agentd/audit.c: records queued from the loop reach the
  * database with the connection's facts (uid, pid, executable, session-bind
  * host key and forwarding) and the parsed signature data; stopping writes
- * every queued record; --no-audit writes none; an unusable database leaves
+ * every queued record; a full queue drops and counts, never waits;
+ * --no-audit writes none; an unusable database leaves
  * the agent running with the trail in the log.
  */
 #include "config.h"
@@ -120,6 +121,48 @@ START_TEST(test_records_reach_the_database_at_stop)
 }
 END_TEST
 
+/*
+ * While another process holds the database's write lock the writer waits,
+ * the queue fills, and further records are dropped, never waited for; the
+ * count reaches the log and the database once the writer gets through.
+ */
+START_TEST(test_full_queue_drops_and_records_the_count)
+{
+	struct conn *c = fake_conn();
+	const int extra = 50;
+	sqlite3 *db = NULL;
+	long long written, lost;
+	char detail[128];
+	int i;
+
+	ck_ok(audit_start(dbpath));
+	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+	    SQLITE_OK);
+	/* The writer takes this one and then waits for the lock. */
+	audit_simple(c, "agent.list", AUDIT_OK, NULL, NULL);
+	usleep(200000);
+	for (i = 0; i < AUDIT_QUEUE_MAX + extra; i++)
+		audit_simple(c, "agent.list", AUDIT_OK, NULL, NULL);
+	ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	audit_stop();
+	conn_free(c);
+
+	written = query_int("SELECT count(*) FROM audit WHERE action = 'agent.list'");
+	lost = query_int("SELECT CAST(detail AS INTEGER) FROM audit WHERE "
+	    "action = 'agent.audit' AND result = 'failed'");
+	ck_assert_msg(lost >= extra && written + lost == AUDIT_QUEUE_MAX + extra + 1,
+	    "expected at least %d dropped and every record written or counted, "
+	    "got %lld written and %lld dropped", extra, written, lost);
+	snprintf(detail, sizeof(detail), "SELECT count(*) FROM audit WHERE "
+	    "detail = '%lld audit records dropped: the queue of %d was full'",
+	    lost, AUDIT_QUEUE_MAX);
+	ck_assert_int_eq(query_int(detail), 1);
+}
+END_TEST
+
 START_TEST(test_without_a_database_nothing_is_written)
 {
 	struct conn *c = fake_conn();
@@ -179,6 +222,8 @@ audit_suite(void)
 
 	add(s, "records reach the database, all of them at stop",
 	    test_records_reach_the_database_at_stop);
+	add(s, "a full queue drops records and records the count",
+	    test_full_queue_drops_and_records_the_count);
 	add(s, "without a database nothing is written",
 	    test_without_a_database_nothing_is_written);
 	add(s, "an unsafe database leaves the log only",

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "crypto.h"
 #include "dispatch.h"
 #include "err.h"
@@ -54,7 +55,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: agentd [-cDdks] [-a SOCKET] [-t LIFETIME] [--allow-sha1]\n"
 	    "              [--config PATH] [--keyring PATH] [--passphrase-file FILE]\n"
-	    "              [--no-secret-service] [--db PATH]\n"
+	    "              [--no-secret-service] [--db PATH] [--no-audit]\n"
 	    "  -a SOCKET      listen on SOCKET (default $XDG_RUNTIME_DIR/sshx/agent.sock)\n"
 	    "  -c, -s         print C-shell or Bourne-shell commands when daemonising\n"
 	    "  -D             stay in the foreground\n"
@@ -66,6 +67,9 @@ usage(FILE *f)
 	    "  --keyring PATH the encrypted keyring (default $XDG_DATA_HOME/sshx/keyring)\n"
 	    "  --passphrase-file FILE  unlock the keyring with this file (0600/0400)\n"
 	    "  --no-secret-service     do not ask the Secret Service for the passphrase\n"
+	    "  --db PATH      record the audit trail in this database (default $SSHX_DB,\n"
+	    "                 else $XDG_DATA_HOME/sshx/sshx.db)\n"
+	    "  --no-audit     keep the audit trail out of the database (it is still logged)\n"
 	    "  --version      print the version\n");
 }
 
@@ -338,8 +342,36 @@ find_askpass(void)
 
 enum {
 	OPT_ALLOW_SHA1 = 256, OPT_CONFIG, OPT_KEYRING, OPT_DB, OPT_VERSION,
-	OPT_PASSFILE, OPT_NO_SECRET,
+	OPT_PASSFILE, OPT_NO_SECRET, OPT_NO_AUDIT,
 };
+
+/*
+ * Resolves where the audit trail is written (--db, $SSHX_DB, the XDG
+ * default) into out as an absolute path, since agentd leaves its working
+ * directory when it daemonises; "" when there is none.
+ */
+static void
+audit_db_path(const char *given, char *out, size_t len)
+{
+	char rel[PATH_MAX], cwd[PATH_MAX];
+	int n;
+
+	if (sshx_fs_db_path(given, rel, sizeof(rel)) != 0) {
+		sshx_log_warn("audit: no database path (set --db or SSHX_DB, or "
+		    "HOME); the audit trail goes to syslog/stderr only");
+		out[0] = '\0';
+		return;
+	}
+	if (rel[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		n = snprintf(out, len, "%s", rel);
+	else
+		n = snprintf(out, len, "%s/%s", cwd, rel);
+	if (n < 0 || (size_t)n >= len) {
+		sshx_log_warn("audit: database path too long; the audit trail "
+		    "goes to syslog/stderr only");
+		out[0] = '\0';
+	}
+}
 
 int
 main(int argc, char **argv)
@@ -351,6 +383,7 @@ main(int argc, char **argv)
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
 		{ "no-secret-service", no_argument, NULL, OPT_NO_SECRET },
+		{ "no-audit", no_argument, NULL, OPT_NO_AUDIT },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -360,9 +393,10 @@ main(int argc, char **argv)
 	sigset_t block, unblock;
 	char dir[PATH_MAX], path[PATH_MAX], cfgpath[PATH_MAX], err[512];
 	const char *sockarg = NULL, *config = NULL, *xdg, *keyring = NULL;
-	const char *passfile = NULL;
-	char krpath[PATH_MAX];
+	const char *passfile = NULL, *dbarg = NULL;
+	char krpath[PATH_MAX], dbpath[PATH_MAX];
 	int ch, foreground = 0, debug = 0, csh = -1, do_kill = 0, no_secret = 0;
+	int no_audit = 0;
 	int allow_sha1 = 0, lfd, r, ret = 1;
 	long lifetime = -1, ncpu;
 	char *end;
@@ -414,7 +448,10 @@ main(int argc, char **argv)
 			no_secret = 1;
 			break;
 		case OPT_DB:
-			/* Accepted so that scripts can pass it; the database comes later. */
+			dbarg = optarg;
+			break;
+		case OPT_NO_AUDIT:
+			no_audit = 1;
 			break;
 		case OPT_VERSION:
 			printf("agentd (sshx) %s\n", PACKAGE_VERSION);
@@ -484,6 +521,10 @@ main(int argc, char **argv)
 	if (krpath[0] == '\0')
 		sshx_log_info("no keyring path (HOME unset): serving keys added "
 		    "with ssh-add only");
+
+	dbpath[0] = '\0';
+	if (!no_audit)
+		audit_db_path(dbarg, dbpath, sizeof(dbpath));
 
 	if ((lfd = activation_socket()) == -2)
 		goto out;
@@ -555,6 +596,12 @@ main(int argc, char **argv)
 	sigdelset(&unblock, SIGINT);
 	sigdelset(&unblock, SIGHUP);
 
+	/* After the fork and with signals blocked, like the workers. */
+	if ((r = audit_start(no_audit || dbpath[0] == '\0' ? NULL : dbpath)) != 0) {
+		sshx_log_error("cannot start the audit writer: %s", sshx_strerror(r));
+		cleanup_socket();
+		goto out;
+	}
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	if (ncpu < 2)
 		ncpu = 2;
@@ -563,12 +610,15 @@ main(int argc, char **argv)
 	if ((r = worker_start((unsigned int)ncpu)) != 0) {
 		sshx_log_error("cannot start worker threads: %s", sshx_strerror(r));
 		cleanup_socket();
+		audit_stop();
 		goto out;
 	}
 	sshx_log_debug("%ld signing threads", ncpu);
 	r = loop_run(&ag, &lfd, 1, &quit, &unblock);
 	cleanup_socket();
 	worker_stop();
+	/* Everything queued reaches the database before agentd exits. */
+	audit_stop();
 	close(lfd);
 	if (r == 0) {
 		sshx_log_info("exiting");

@@ -1,7 +1,10 @@
 /* Connection buffers and replies. */
 #include "config.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -33,6 +36,42 @@ conn_new(int fd, uid_t uid, pid_t pid)
 }
 
 void
+conn_read_exe(struct conn *c)
+{
+	char proc[64], exe[PATH_MAX];
+	ssize_t n;
+
+	if (c->exe != NULL || c->pid <= 0)
+		return;
+	snprintf(proc, sizeof(proc), "/proc/%ld/exe", (long)c->pid);
+	if ((n = readlink(proc, exe, sizeof(exe) - 1)) <= 0)
+		return;
+	exe[n] = '\0';
+	c->exe = strdup(exe);
+}
+
+int
+conn_forwarded(const struct conn *c)
+{
+	size_t i;
+
+	if (c->nbinds == 0)
+		return -1;
+	for (i = 0; i < c->nbinds; i++)
+		if (c->binds[i].forwarding)
+			return 1;
+	return 0;
+}
+
+const char *
+conn_bound_host(const struct conn *c)
+{
+	if (c->nbinds == 0 || c->binds[c->nbinds - 1].fp[0] == '\0')
+		return NULL;
+	return c->binds[c->nbinds - 1].fp;
+}
+
+void
 conn_free(struct conn *c)
 {
 	size_t i;
@@ -46,6 +85,7 @@ conn_free(struct conn *c)
 	sshx_buf_free(c->in);
 	sshx_buf_free(c->out);
 	sshx_buf_free(c->held);
+	free(c->exe);
 	free(c);
 }
 

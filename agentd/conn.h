@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "key.h"
 #include "proto.h"
 
 struct sshx_buf;
@@ -22,12 +23,14 @@ struct session_bind {
 	uint8_t sid[SSHX_AGENT_MAX_SID];
 	size_t sidlen;
 	int forwarding;
+	char fp[SSHX_FP_LEN];	/* the host key's fingerprint, for the audit trail */
 };
 
 struct conn {
 	int fd;			/* -1 once closed */
 	uid_t uid;
 	pid_t pid;
+	char *exe;		/* the peer's executable at accept, or NULL */
 	struct sshx_buf *in;	/* bytes read, not yet processed */
 	struct sshx_buf *out;	/* framed replies not yet written */
 	int job;		/* a worker job holds this connection */
@@ -43,6 +46,15 @@ struct conn {
 
 /* Returns a new connection for fd (not owned until success), or NULL. */
 struct conn *conn_new(int fd, uid_t uid, pid_t pid);
+/*
+ * Reads the executable of the peer (/proc/PID/exe) into c->exe once; it
+ * stays NULL when the process is gone or the link cannot be read.
+ */
+void conn_read_exe(struct conn *c);
+/* Returns 1 when a session-bind of c asked for forwarding, 0 when none did, -1 without binds. */
+int conn_forwarded(const struct conn *c);
+/* Returns the fingerprint of the host key of c's last session-bind, or NULL. */
+const char *conn_bound_host(const struct conn *c);
 /* Closes the descriptor and frees the connection with its binds; NULL allowed. */
 void conn_free(struct conn *c);
 /* Returns 1 while a request of this connection is in progress. */

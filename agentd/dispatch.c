@@ -5,10 +5,12 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "buf.h"
 #include "conn.h"
 #include "dispatch.h"
@@ -96,6 +98,7 @@ process_request_identities(struct agent *ag, struct conn *c)
 	struct identity *id;
 	const uint8_t *blob;
 	size_t i, len, room, need, total = idtab_count(ag->idtab);
+	char detail[64];
 	uint32_t n = 0;
 	int r = SSHX_ERR_ALLOC;
 
@@ -130,10 +133,14 @@ process_request_identities(struct agent *ag, struct conn *c)
 		goto out;
 	send_msg(c, msg);
 	sshx_log_debug("conn %lu: listed %u identities", c->serial, n);
+	snprintf(detail, sizeof(detail), "%u identit%s listed%s", n,
+	    n == 1 ? "y" : "ies", ag->locked ? " (agent locked)" : "");
+	audit_simple(c, "agent.list", AUDIT_OK, NULL, detail);
 	r = 0;
  out:
 	if (r != 0) {
 		sshx_log_error("list identities: %s", sshx_strerror(r));
+		audit_simple(c, "agent.list", AUDIT_FAILED, NULL, sshx_strerror(r));
 		send_status(c, SSH_AGENT_FAILURE);
 	}
 	sshx_buf_free(msg);
@@ -157,7 +164,8 @@ job_release_conn(struct agent *ag, struct conn *c)
 
 /* Reads the constraints of an ADD_ID_CONSTRAINED; 0 or an error (the add then fails). */
 static int
-parse_constraints(struct sshx_buf *m, uint32_t *lifetimep, int *confirmp)
+parse_constraints(struct sshx_buf *m, uint32_t *lifetimep, int *confirmp,
+    const char **whyp)
 {
 	int seen_life = 0, seen_confirm = 0;
 	unsigned int count = 0;
@@ -169,26 +177,31 @@ parse_constraints(struct sshx_buf *m, uint32_t *lifetimep, int *confirmp)
 		if (++count > SSHX_AGENT_MAX_CONSTRAINTS) {
 			sshx_log_info("add refused: more than %d constraints",
 			    SSHX_AGENT_MAX_CONSTRAINTS);
+			*whyp = "too many constraints";
 			return SSHX_ERR_LIMIT;
 		}
+		*whyp = "malformed constraint";
 		if ((r = sshx_buf_get_u8(m, &ctype)) != 0)
 			return r;
 		switch (ctype) {
 		case SSH_AGENT_CONSTRAIN_LIFETIME:
 			if (seen_life++) {
 				sshx_log_info("add refused: lifetime given twice");
+				*whyp = "lifetime given twice";
 				return SSHX_ERR_CONSTRAINT;
 			}
 			if ((r = sshx_buf_get_u32(m, lifetimep)) != 0)
 				return r;
 			if (*lifetimep == 0) {
 				sshx_log_info("add refused: lifetime of 0 seconds");
+				*whyp = "lifetime of 0 seconds";
 				return SSHX_ERR_CONSTRAINT;
 			}
 			break;
 		case SSH_AGENT_CONSTRAIN_CONFIRM:
 			if (seen_confirm++) {
 				sshx_log_info("add refused: confirm given twice");
+				*whyp = "confirm given twice";
 				return SSHX_ERR_CONSTRAINT;
 			}
 			*confirmp = 1;
@@ -203,12 +216,15 @@ parse_constraints(struct sshx_buf *m, uint32_t *lifetimep, int *confirmp)
 			sshx_log_info("add refused: constraint extension \"%.64s\" "
 			    "is not supported", name);
 			free(name);
+			*whyp = "constraint extension not supported";
 			return SSHX_ERR_CONSTRAINT;
 		default:
 			sshx_log_info("add refused: unknown constraint %u", ctype);
+			*whyp = "unknown constraint";
 			return SSHX_ERR_CONSTRAINT;
 		}
 	}
+	*whyp = NULL;
 	return 0;
 }
 
@@ -217,55 +233,67 @@ process_add_identity(struct agent *ag, struct conn *c, struct sshx_buf *m,
     int constrained)
 {
 	struct sshx_key *key = NULL;
-	char *comment = NULL, fp[SSHX_FP_LEN];
+	char *comment = NULL, fp[SSHX_FP_LEN] = "", detail[96];
+	const char *why = NULL, *result = AUDIT_REFUSED;
 	uint32_t lifetime = 0;
 	uint64_t death = 0;
 	int confirm = 0, r;
 
 	if ((r = sshx_key_parse_private(m, &key)) != 0) {
-		if (r == SSHX_ERR_KEY_TYPE_REFUSED)
+		if (r == SSHX_ERR_KEY_TYPE_REFUSED) {
 			sshx_log_warn("add refused: DSA keys are weak (1024-bit, "
 			    "SHA-1) and not accepted");
-		else
+			why = "DSA keys are not accepted";
+		} else {
 			sshx_log_info("add refused: cannot read the key: %s",
 			    sshx_strerror(r));
+			why = "cannot read the key";
+		}
 		goto fail;
 	}
+	fp_of(key, fp);
 	if ((r = sshx_buf_get_cstring(m, &comment, NULL)) != 0) {
 		sshx_log_info("add refused: bad comment: %s", sshx_strerror(r));
+		why = "bad comment";
 		goto fail;
 	}
 	if (strlen(comment) > SSHX_AGENT_MAX_COMMENT) {
 		sshx_log_info("add refused: comment longer than %d bytes",
 		    SSHX_AGENT_MAX_COMMENT);
+		why = "comment too long";
 		goto fail;
 	}
 	if (constrained) {
-		if ((r = parse_constraints(m, &lifetime, &confirm)) != 0)
+		if ((r = parse_constraints(m, &lifetime, &confirm, &why)) != 0)
 			goto fail;
 	} else if (sshx_buf_len(m) != 0) {
 		sshx_log_info("add refused: trailing bytes after the comment");
+		why = "trailing bytes after the comment";
 		goto fail;
 	}
 	if (sshx_key_type(key) == SSHX_KEY_RSA &&
 	    sshx_key_bits(key) < ag->policy.min_rsa_bits) {
 		sshx_log_warn("add refused: RSA key %s has %u bits, under the "
-		    "minimum of %u", fp_of(key, fp), sshx_key_bits(key),
+		    "minimum of %u", fp, sshx_key_bits(key),
 		    ag->policy.min_rsa_bits);
+		why = "RSA key under the minimum size";
 		goto fail;
 	}
 	if (lifetime == 0)
 		lifetime = ag->policy.default_lifetime;
 	if (lifetime != 0)
 		death = agent_now_ms() + (uint64_t)lifetime * 1000;
-	fp_of(key, fp);
 	if ((r = idtab_add(ag->idtab, key, comment, death, confirm,
 	    ag->max_identities)) != 0) {
-		if (r == SSHX_ERR_LIMIT)
+		if (r == SSHX_ERR_LIMIT) {
 			sshx_log_warn("add refused: the agent already holds %zu "
 			    "identities", ag->max_identities);
-		else
+			why = "identity limit reached";
+		} else {
 			sshx_log_error("add refused: %s", sshx_strerror(r));
+			why = sshx_strerror(r);
+			result = AUDIT_FAILED;
+		}
 		goto fail;
 	}
 	key = NULL;		/* transferred */
@@ -274,9 +302,17 @@ process_add_identity(struct agent *ag, struct conn *c, struct sshx_buf *m,
 		ag->next_expiry = death;
 	sshx_log_info("added %s%s%s", fp,
 	    lifetime ? " with a lifetime" : "", confirm ? " (confirm)" : "");
+	if (lifetime != 0)
+		snprintf(detail, sizeof(detail), "lifetime %u s%s", lifetime,
+		    confirm ? ", confirm" : "");
+	else
+		snprintf(detail, sizeof(detail), "%s", confirm ? "confirm" : "");
+	audit_simple(c, "agent.add", AUDIT_OK, fp, detail[0] ? detail : NULL);
 	send_status(c, SSH_AGENT_SUCCESS);
 	return;
  fail:
+	audit_simple(c, "agent.add", result, fp[0] ? fp : NULL,
+	    why != NULL ? why : "malformed request");
 	sshx_key_free(key);
 	free(comment);
 	send_status(c, SSH_AGENT_FAILURE);
@@ -295,22 +331,33 @@ process_remove_identity(struct agent *ag, struct conn *c, struct sshx_buf *m)
 	if (sshx_buf_get_string_direct(m, &blob, &len) != 0 ||
 	    sshx_buf_len(m) != 0) {
 		sshx_log_info("conn %lu: malformed remove request", c->serial);
+		audit_simple(c, "agent.remove", AUDIT_FAILED, NULL,
+		    "malformed request");
 		send_status(c, SSH_AGENT_FAILURE);
 		return;
 	}
 	if ((id = idtab_find(ag->idtab, blob, len)) == NULL) {
+		/* A public blob: its fingerprint says which key was asked for. */
+		sshx_key_fingerprint_blob(blob, len, fp);
+		audit_simple(c, "agent.remove", AUDIT_REFUSED, fp, "key not held");
 		send_status(c, SSH_AGENT_FAILURE);
 		return;
 	}
 	sshx_log_info("removed %s", fp_of(id->key, fp));
 	idtab_remove(ag->idtab, id);
+	audit_simple(c, "agent.remove", AUDIT_OK, fp, NULL);
 	send_status(c, SSH_AGENT_SUCCESS);
 }
 
 static void
 process_remove_all(struct agent *ag, struct conn *c)
 {
+	char detail[64];
+
 	sshx_log_info("removed all %zu identities", idtab_count(ag->idtab));
+	snprintf(detail, sizeof(detail), "%zu identit%s removed",
+	    idtab_count(ag->idtab), idtab_count(ag->idtab) == 1 ? "y" : "ies");
+	audit_simple(c, "agent.remove-all", AUDIT_OK, NULL, detail);
 	idtab_remove_all(ag->idtab);
 	ag->next_expiry = 0;
 	send_status(c, SSH_AGENT_SUCCESS);
@@ -322,6 +369,7 @@ void
 dispatch_message(struct agent *ag, struct conn *c, const uint8_t *p, size_t len)
 {
 	struct sshx_buf *m;
+	char detail[48];
 	uint8_t type;
 
 	if (len == 0 || (m = sshx_buf_from(p + 1, len - 1)) == NULL) {
@@ -334,6 +382,8 @@ dispatch_message(struct agent *ag, struct conn *c, const uint8_t *p, size_t len)
 	    type != SSH_AGENTC_REQUEST_IDENTITIES && type != SSH_AGENTC_EXTENSION) {
 		sshx_log_info("conn %lu: request %u refused: agent is locked",
 		    c->serial, type);
+		audit_simple(c, audit_action_of(type), AUDIT_REFUSED, NULL,
+		    "agent is locked");
 		send_status(c, SSH_AGENT_FAILURE);
 		sshx_buf_free(m);
 		return;
@@ -370,10 +420,14 @@ dispatch_message(struct agent *ag, struct conn *c, const uint8_t *p, size_t len)
 	case SSH_AGENTC_REMOVE_SMARTCARD_KEY:
 	case SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED:
 		sshx_log_info("conn %lu: PKCS#11 keys are not supported", c->serial);
+		audit_simple(c, "agent.smartcard", AUDIT_REFUSED, NULL,
+		    "PKCS#11 keys are not supported");
 		send_status(c, SSH_AGENT_FAILURE);
 		break;
 	default:
 		sshx_log_info("conn %lu: unknown request type %u", c->serial, type);
+		snprintf(detail, sizeof(detail), "unknown request type %u", type);
+		audit_simple(c, "agent.unknown", AUDIT_REFUSED, NULL, detail);
 		send_status(c, SSH_AGENT_FAILURE);
 		break;
 	}

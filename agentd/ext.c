@@ -4,9 +4,11 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "buf.h"
 #include "conn.h"
 #include "dispatch.h"
@@ -30,6 +32,17 @@ static const char *const extensions[] = {
 	"persist@sshx",
 };
 
+/* Records an extension request: its name, and the reason when there is one. */
+static void
+ext_audit(const struct conn *c, const char *name, const char *result,
+    const char *fp, const char *why)
+{
+	char detail[320];
+
+	snprintf(detail, sizeof(detail), "%s%s%s", name, why != NULL ? ": " : "",
+	    why != NULL ? why : "");
+	audit_simple(c, "agent.extension", result, fp, detail);
+}
 
 struct bind_job {
 	struct worker_job base;
@@ -61,13 +74,19 @@ bind_done(struct worker_job *job)
 	struct conn *c = j->c;
 	struct session_bind *b;
 	char fp[SSHX_FP_LEN];
+	const char *why = NULL;
 	size_t i;
 	int ok = 0;
+	struct audit_op op = {
+		.action = "agent.session-bind", .host_key = fp,
+		.forwarded = j->forwarding,
+	};
 
 	fp_of(j->hostkey, fp);
 	if (j->r != 0) {
 		sshx_log_warn("session-bind refused: host key %s signature: %s",
 		    fp, sshx_strerror(j->r));
+		why = "bad host key signature";
 		goto done;
 	}
 	for (i = 0; i < c->nbinds; i++) {
@@ -75,15 +94,19 @@ bind_done(struct worker_job *job)
 		if (b->sidlen == j->sidlen &&
 		    memcmp(b->sid, j->sid, j->sidlen) == 0) {
 			ok = sshx_key_equal_public(b->hostkey, j->hostkey);
-			if (!ok)
+			if (!ok) {
 				sshx_log_warn("session-bind refused: session "
 				    "already bound to another host key");
+				why = "session already bound to another host key";
+			} else
+				why = "session bound again to the same host key";
 			goto done;
 		}
 	}
 	if (c->nbinds >= SSHX_AGENT_MAX_BINDS) {
 		sshx_log_warn("session-bind refused: more than %d binds on one "
 		    "connection", SSHX_AGENT_MAX_BINDS);
+		why = "too many binds on one connection";
 		goto done;
 	}
 	b = &c->binds[c->nbinds++];
@@ -92,12 +115,16 @@ bind_done(struct worker_job *job)
 	memcpy(b->sid, j->sid, j->sidlen);
 	b->sidlen = j->sidlen;
 	b->forwarding = j->forwarding;
+	memcpy(b->fp, fp, sizeof(b->fp));
 	sshx_log_debug("conn %lu: bound to host key %s%s", c->serial, fp,
 	    b->forwarding ? " (forwarding)" : "");
 	ok = 1;
  done:
 	if (!ok)
 		c->bind_failed = 1;
+	op.result = ok ? AUDIT_OK : AUDIT_REFUSED;
+	op.detail = why;
+	audit_record(c, &op);
 	if (!c->dead)
 		send_status(c, ok ? SSH_AGENT_SUCCESS : SSH_AGENT_FAILURE);
 	sshx_key_free(j->hostkey);
@@ -112,6 +139,7 @@ process_ext_session_bind(struct agent *ag, struct conn *c, struct sshx_buf *m)
 	const uint8_t *kblob, *sid, *sig;
 	size_t klen, sidlen, siglen;
 	struct bind_job *j = NULL;
+	const char *why = "malformed request";
 	uint8_t fwd;
 	int r;
 
@@ -125,17 +153,21 @@ process_ext_session_bind(struct agent *ag, struct conn *c, struct sshx_buf *m)
 	if (sidlen == 0 || sidlen > SSHX_AGENT_MAX_SID) {
 		sshx_log_info("session-bind refused: session id of %zu bytes",
 		    sidlen);
+		why = "bad session id length";
 		goto fail;
 	}
 	if (fwd > 1) {
 		sshx_log_info("session-bind refused: bad forwarding flag");
+		why = "bad forwarding flag";
 		goto fail;
 	}
+	why = "out of memory";
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		goto fail;
 	if ((r = sshx_key_from_blob(kblob, klen, &j->hostkey)) != 0) {
 		sshx_log_info("session-bind refused: host key: %s",
 		    sshx_strerror(r));
+		why = "unusable host key";
 		goto fail;
 	}
 	if ((j->sig = malloc(siglen + 1)) == NULL)
@@ -152,10 +184,12 @@ process_ext_session_bind(struct agent *ag, struct conn *c, struct sshx_buf *m)
 	c->job = 1;
 	if (worker_submit(&j->base) != 0) {
 		c->job = 0;
+		why = "cannot queue the request";
 		goto fail;
 	}
 	return;
  fail:
+	audit_simple(c, "agent.session-bind", AUDIT_REFUSED, NULL, why);
 	if (j != NULL) {
 		sshx_key_free(j->hostkey);
 		free(j->sig);
@@ -221,16 +255,20 @@ process_ext_status(struct agent *ag, struct conn *c, struct sshx_buf *m)
 static void
 process_ext_reload(struct agent *ag, struct conn *c, struct sshx_buf *m)
 {
+	const char *why;
 	int r;
 
 	if (sshx_buf_len(m) != 0) {
 		send_status(c, SSH_AGENT_EXTENSION_FAILURE);
 		return;
 	}
-	if ((r = vault_reload(ag)) != 0)
-		sshx_log_info("reload refused: %s", r == SSHX_ERR_LOCKED ?
-		    "the keyring is locked" : r == SSHX_ERR_NOT_FOUND ?
-		    "no keyring is open" : sshx_strerror(r));
+	if ((r = vault_reload(ag)) != 0) {
+		why = r == SSHX_ERR_LOCKED ? "the keyring is locked" :
+		    r == SSHX_ERR_NOT_FOUND ? "no keyring is open" : sshx_strerror(r);
+		sshx_log_info("reload refused: %s", why);
+		ext_audit(c, "reload@sshx", AUDIT_REFUSED, NULL, why);
+	} else
+		ext_audit(c, "reload@sshx", AUDIT_OK, NULL, NULL);
 	send_status(c, r == 0 ? SSH_AGENT_SUCCESS : SSH_AGENT_FAILURE);
 }
 
@@ -241,6 +279,7 @@ struct persist_job {
 	struct sshx_buf *secret;	/* exported keyring key, then the private key */
 	char *path, *name, *comment;
 	char why[256];
+	char fp[SSHX_FP_LEN];
 	int r;
 };
 
@@ -283,9 +322,13 @@ persist_done(struct worker_job *job)
 		sshx_log_info("stored a key added by a client in keyring %s",
 		    j->path);
 		vault_reload(ag);
-	} else
+		ext_audit(c, "persist@sshx", AUDIT_OK, j->fp, NULL);
+	} else {
 		sshx_log_warn("persist refused: %s", j->why[0] ? j->why :
 		    sshx_strerror(j->r));
+		ext_audit(c, "persist@sshx", AUDIT_FAILED, j->fp,
+		    j->why[0] ? j->why : sshx_strerror(j->r));
+	}
 	if (!c->dead)
 		send_status(c, j->r == 0 ? SSH_AGENT_SUCCESS : SSH_AGENT_FAILURE);
 	sshx_buf_free(j->secret);
@@ -303,15 +346,19 @@ process_ext_persist(struct agent *ag, struct conn *c, struct sshx_buf *m)
 	struct persist_job *j = NULL;
 	struct identity *id = NULL;
 	char *fp = NULL, *name = NULL, idfp[SSHX_FP_LEN];
+	const char *why = NULL, *result = AUDIT_REFUSED;
 	size_t i;
 
+	idfp[0] = '\0';
 	if (sshx_buf_get_cstring(m, &fp, NULL) != 0 ||
 	    sshx_buf_get_cstring(m, &name, NULL) != 0 || sshx_buf_len(m) != 0) {
+		ext_audit(c, "persist@sshx", AUDIT_FAILED, NULL, "malformed request");
 		send_status(c, SSH_AGENT_EXTENSION_FAILURE);
 		goto out;
 	}
 	if (ag->vault.kr == NULL) {
 		sshx_log_info("persist refused: no keyring is open");
+		why = "no keyring is open";
 		goto fail;
 	}
 	for (i = 0; i < idtab_count(ag->idtab); i++) {
@@ -321,15 +368,21 @@ process_ext_persist(struct agent *ag, struct conn *c, struct sshx_buf *m)
 			break;
 		id = NULL;
 	}
+	if (id == NULL)
+		idfp[0] = '\0';
 	if (id == NULL || id->kr_name != NULL) {
-		sshx_log_info("persist refused: %s", id == NULL ?
-		    "no such key in the agent" : "the key is already in the keyring");
+		why = id == NULL ? "no such key in the agent" :
+		    "the key is already in the keyring";
+		sshx_log_info("persist refused: %s", why);
 		goto fail;
 	}
 	if (*name != '\0' && !sshx_keyring_valid_name(name)) {
 		sshx_log_info("persist refused: invalid key name");
+		why = "invalid key name";
 		goto fail;
 	}
+	result = AUDIT_FAILED;
+	why = "out of memory";
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
 	    (j->secret = sshx_buf_new_secure()) == NULL ||
 	    (j->path = strdup(ag->vault.path)) == NULL ||
@@ -339,6 +392,7 @@ process_ext_persist(struct agent *ag, struct conn *c, struct sshx_buf *m)
 		goto fail;
 	j->name = name;
 	name = NULL;	/* transferred */
+	memcpy(j->fp, idfp, sizeof(j->fp));
 	j->ag = ag;
 	j->c = c;
 	j->base.run = persist_run;
@@ -346,11 +400,13 @@ process_ext_persist(struct agent *ag, struct conn *c, struct sshx_buf *m)
 	c->job = 1;
 	if (worker_submit(&j->base) != 0) {
 		c->job = 0;
+		why = "cannot queue the request";
 		goto fail;
 	}
 	j = NULL;	/* the worker owns it */
 	goto out;
  fail:
+	ext_audit(c, "persist@sshx", result, idfp[0] ? idfp : NULL, why);
 	send_status(c, SSH_AGENT_FAILURE);
 	if (j != NULL) {
 		sshx_buf_free(j->secret);
@@ -373,15 +429,19 @@ process_extension(struct agent *ag, struct conn *c, struct sshx_buf *m)
 	if (sshx_buf_get_cstring(m, &name, &len) != 0 || len == 0 ||
 	    len > SSHX_AGENT_MAX_EXT_NAME) {
 		sshx_log_info("conn %lu: malformed extension request", c->serial);
+		ext_audit(c, "(malformed)", AUDIT_FAILED, NULL, "malformed request");
 		send_status(c, SSH_AGENT_FAILURE);
 		goto out;
 	}
-	if (strcmp(name, SSHX_EXT_QUERY) == 0)
+	if (strcmp(name, SSHX_EXT_QUERY) == 0) {
 		process_ext_query(c, m);
-	else if (strcmp(name, "status@sshx") == 0)
+		ext_audit(c, name, AUDIT_OK, NULL, NULL);
+	} else if (strcmp(name, "status@sshx") == 0) {
 		process_ext_status(ag, c, m);
-	else if (ag->locked) {
+		ext_audit(c, name, AUDIT_OK, NULL, NULL);
+	} else if (ag->locked) {
 		sshx_log_info("extension %s refused: agent is locked", name);
+		ext_audit(c, name, AUDIT_REFUSED, NULL, "agent is locked");
 		send_status(c, SSH_AGENT_FAILURE);
 	} else if (strcmp(name, SSHX_EXT_SESSION_BIND) == 0)
 		process_ext_session_bind(ag, c, m);
@@ -392,6 +452,7 @@ process_extension(struct agent *ag, struct conn *c, struct sshx_buf *m)
 	else {
 		/* Unsupported extensions get a plain FAILURE (RFC 9987). */
 		sshx_log_debug("conn %lu: unsupported extension", c->serial);
+		ext_audit(c, name, AUDIT_REFUSED, NULL, "unsupported extension");
 		send_status(c, SSH_AGENT_FAILURE);
 	}
  out:

@@ -10,6 +10,7 @@
 
 #include <gcrypt.h>
 
+#include "audit.h"
 #include "buf.h"
 #include "conn.h"
 #include "crypto.h"
@@ -111,6 +112,7 @@ lock_done(struct worker_job *job)
 	struct lock_job *j = (struct lock_job *)job;
 	struct agent *ag = j->ag;
 	struct conn *c = j->c;
+	const char *action = j->mode == LOCK_SEAL ? "agent.lock" : "agent.unlock";
 	int ok = 0, r = j->r;
 
 	ag->lock_pending = 0;
@@ -130,6 +132,8 @@ lock_done(struct worker_job *job)
 		if (r == 0)
 			r = vault_unseal(ag, j->key);
 		if (r == SSHX_ERR_BAD_PASSPHRASE) {
+			audit_simple(c, action, AUDIT_REFUSED, NULL,
+			    "wrong passphrase");
 			unlock_failed(ag, c, "incorrect passphrase");
 			goto done;
 		}
@@ -143,6 +147,8 @@ lock_done(struct worker_job *job)
 		break;
 	case UNLOCK_KEYRING:
 		if (r == SSHX_ERR_BAD_PASSPHRASE) {
+			audit_simple(c, action, AUDIT_REFUSED, NULL,
+			    "wrong passphrase for the keyring");
 			unlock_failed(ag, c, "the passphrase does not open the keyring");
 			goto done;
 		}
@@ -160,6 +166,9 @@ lock_done(struct worker_job *job)
 	}
 	if (ok)
 		ag->unlock_failures = 0;
+	audit_simple(c, action, ok ? AUDIT_OK : AUDIT_FAILED, NULL,
+	    ok ? (j->mode == UNLOCK_KEYRING ? "keyring opened" : NULL) :
+	    j->mode == UNLOCK_KEYRING && j->why[0] ? j->why : sshx_strerror(r));
 	if (!c->dead)
 		send_status(c, ok ? SSH_AGENT_SUCCESS : SSH_AGENT_FAILURE);
  done:
@@ -190,6 +199,8 @@ process_lock(struct agent *ag, struct conn *c, struct sshx_buf *m, int unlock)
 	const uint8_t *pass;
 	size_t passlen;
 	enum lock_mode mode;
+	const char *action = unlock ? "agent.unlock" : "agent.lock";
+	const char *why = "malformed request", *result = AUDIT_FAILED;
 
 	if (sshx_buf_get_string_direct(m, &pass, &passlen) != 0 ||
 	    sshx_buf_len(m) != 0) {
@@ -197,9 +208,11 @@ process_lock(struct agent *ag, struct conn *c, struct sshx_buf *m, int unlock)
 		    unlock ? "unlock" : "lock");
 		goto fail;
 	}
+	result = AUDIT_REFUSED;
 	if (ag->lock_pending) {
 		sshx_log_info("%s refused: another lock or unlock is in progress",
 		    unlock ? "unlock" : "lock");
+		why = "another lock or unlock is in progress";
 		goto fail;
 	}
 	if (!unlock && !ag->locked)
@@ -211,8 +224,11 @@ process_lock(struct agent *ag, struct conn *c, struct sshx_buf *m, int unlock)
 	else {
 		sshx_log_info("%s refused: the agent is %s", unlock ? "unlock" :
 		    "lock", ag->locked ? "locked" : "not locked");
+		why = ag->locked ? "the agent is locked" : "the agent is not locked";
 		goto fail;
 	}
+	result = AUDIT_FAILED;
+	why = "out of memory";
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
 	    (j->pass = gcry_malloc_secure(passlen + 1)) == NULL ||
 	    (j->key = gcry_malloc_secure(32)) == NULL ||
@@ -234,10 +250,12 @@ process_lock(struct agent *ag, struct conn *c, struct sshx_buf *m, int unlock)
 	if (worker_submit(&j->base) != 0) {
 		ag->lock_pending = 0;
 		c->job = 0;
+		why = "cannot queue the request";
 		goto fail;
 	}
 	return;
  fail:
+	audit_simple(c, action, result, NULL, why);
 	lock_job_free(j);
 	send_status(c, SSH_AGENT_FAILURE);
 }

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "buf.h"
 #include "conn.h"
 #include "dispatch.h"
@@ -45,6 +46,21 @@ conn_released(struct conn *c)
 {
 	if (c->orphan)
 		conn_free(c);
+}
+
+/* Records a connection refused at accept, with what is known of its peer. */
+static void
+audit_refused_peer(const struct ucred *cred, const char *why)
+{
+	struct conn peer;
+
+	memset(&peer, 0, sizeof(peer));
+	peer.fd = -1;
+	peer.uid = cred->uid;
+	peer.pid = cred->pid;
+	conn_read_exe(&peer);
+	audit_simple(&peer, "agent.connect", AUDIT_REFUSED, NULL, why);
+	free(peer.exe);
 }
 
 /* Accepts pending clients on one listening socket, checking each peer's uid. */
@@ -76,6 +92,7 @@ accept_clients(struct loop *lp, int lfd)
 			sshx_log_warn("refusing connection from uid %u (pid %d): "
 			    "only uid %u and root may use this agent",
 			    (unsigned)cred.uid, (int)cred.pid, (unsigned)geteuid());
+			audit_refused_peer(&cred, "uid not allowed to use this agent");
 			close(fd);
 			continue;
 		}
@@ -104,9 +121,11 @@ accept_clients(struct loop *lp, int lfd)
 			close(fd);
 			return;
 		}
+		/* Once per connection: the pid may be reused after the peer exits. */
+		conn_read_exe(c);
 		lp->conns[lp->nconns++] = c;
-		sshx_log_debug("conn %lu: uid %u pid %d", c->serial,
-		    (unsigned)cred.uid, (int)cred.pid);
+		sshx_log_debug("conn %lu: uid %u pid %d exe %s", c->serial,
+		    (unsigned)cred.uid, (int)cred.pid, c->exe != NULL ? c->exe : "?");
 	}
 }
 

@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "buf.h"
 #include "conn.h"
 #include "dispatch.h"
@@ -25,6 +26,7 @@
 #include "key.h"
 #include "log.h"
 #include "proto.h"
+#include "sigdata.h"
 #include "worker.h"
 
 extern char **environ;
@@ -45,6 +47,8 @@ struct sign_job {
 	int direct_fd;		/* write the reply from the worker, or -1 */
 	size_t sent;		/* bytes of the framed reply already written */
 	struct sshx_buf *reply;	/* the framed reply when written directly */
+	struct sshx_sigdata sd;	/* what was signed, for the audit trail */
+	char fp[SSHX_FP_LEN];	/* the key's fingerprint, for the audit trail */
 	int r;
 };
 
@@ -145,10 +149,10 @@ ask_confirm(const char *askpass, const char *prompt, uint32_t timeout_s)
 	return allowed;
 }
 
+/* Asks for confirmation when needed, signs, and writes the reply when it may. */
 static void
-sign_run(struct worker_job *job)
+sign_and_send(struct sign_job *j)
 {
-	struct sign_job *j = (struct sign_job *)job;
 	ssize_t n;
 
 	if (j->confirm && !ask_confirm(j->askpass, j->prompt, j->askpass_timeout)) {
@@ -182,11 +186,48 @@ sign_run(struct worker_job *job)
 }
 
 static void
+sign_run(struct worker_job *job)
+{
+	struct sign_job *j = (struct sign_job *)job;
+
+	sign_and_send(j);
+	/*
+	 * What the audit trail needs is worked out here, after the reply has
+	 * left and on this thread, so that neither the client nor the loop
+	 * waits for it.
+	 */
+	sshx_sigdata_parse(j->data, j->dlen, &j->sd);
+	if (sshx_key_fingerprint(j->id->key, j->fp) != 0)
+		strcpy(j->fp, "(unknown)");
+}
+
+/* Records the outcome of a signature job. */
+static void
+sign_audit(struct sign_job *j, int r)
+{
+	struct audit_op op = {
+		.action = "agent.sign", .fingerprint = j->fp, .sd = &j->sd,
+		.forwarded = -1,
+	};
+
+	if (r == 0)
+		op.result = AUDIT_OK;
+	else if (j->confirm && r == SSHX_ERR_AGENT_FAILURE) {
+		op.result = AUDIT_REFUSED;
+		op.detail = "confirmation denied";
+	} else {
+		op.result = AUDIT_FAILED;
+		op.detail = sshx_strerror(r);
+	}
+	audit_record(j->c, &op);
+}
+
+static void
 sign_done(struct worker_job *job)
 {
 	struct sign_job *j = (struct sign_job *)job;
 	struct sshx_buf *msg = NULL;
-	char fp[SSHX_FP_LEN];
+	const char *fp = j->fp;
 	int r = j->r;
 
 	if (!j->c->dead && r == 0 && j->reply != NULL) {
@@ -195,8 +236,7 @@ sign_done(struct worker_job *job)
 		    sshx_buf_put(j->c->out, sshx_buf_ptr(j->reply),
 		    sshx_buf_len(j->reply)) != 0)
 			j->c->dead = 1;
-		sshx_log_debug("conn %lu: signed with %s", j->c->serial,
-		    fp_of(j->id->key, fp));
+		sshx_log_debug("conn %lu: signed with %s", j->c->serial, fp);
 	} else if (!j->c->dead) {
 		if (r == 0 && ((msg = sshx_buf_new()) == NULL ||
 		    (r = sshx_buf_put_u8(msg, SSH_AGENT_SIGN_RESPONSE)) != 0 ||
@@ -204,18 +244,18 @@ sign_done(struct worker_job *job)
 			r = r == 0 ? SSHX_ERR_ALLOC : r;
 		if (r == 0) {
 			send_msg(j->c, msg);
-			sshx_log_debug("conn %lu: signed with %s", j->c->serial,
-			    fp_of(j->id->key, fp));
+			sshx_log_debug("conn %lu: signed with %s", j->c->serial, fp);
 		} else {
 			if (j->confirm && r == SSHX_ERR_AGENT_FAILURE)
 				sshx_log_info("sign with %s refused: use not "
-				    "confirmed", fp_of(j->id->key, fp));
+				    "confirmed", fp);
 			else
-				sshx_log_warn("sign with %s failed: %s",
-				    fp_of(j->id->key, fp), sshx_strerror(r));
+				sshx_log_warn("sign with %s failed: %s", fp,
+				    sshx_strerror(r));
 			send_status(j->c, SSH_AGENT_FAILURE);
 		}
 	}
+	sign_audit(j, r);
 	sshx_buf_free(msg);
 	sshx_buf_free(j->sig);
 	sshx_buf_free(j->reply);
@@ -229,14 +269,41 @@ sign_done(struct worker_job *job)
 	free(j);
 }
 
+/*
+ * Records a sign request refused (or failed) before it reached a worker:
+ * parsed here on the loop, which only refusals pay for.
+ */
+static void
+sign_refused(struct conn *c, const char *result, const uint8_t *blob,
+    size_t bloblen, const uint8_t *data, size_t dlen, const char *why)
+{
+	struct sshx_sigdata sd;
+	char fp[SSHX_FP_LEN];
+	struct audit_op op = {
+		.action = "agent.sign", .result = result, .detail = why,
+		.forwarded = -1,
+	};
+
+	if (blob != NULL) {
+		sshx_key_fingerprint_blob(blob, bloblen, fp);
+		op.fingerprint = fp;
+	}
+	if (data != NULL) {
+		sshx_sigdata_parse(data, dlen, &sd);
+		op.sd = &sd;
+	}
+	audit_record(c, &op);
+}
+
 void
 process_sign_request(struct agent *ag, struct conn *c, struct sshx_buf *m)
 {
-	const uint8_t *blob, *data;
-	size_t bloblen, dlen;
+	const uint8_t *blob = NULL, *data = NULL;
+	size_t bloblen = 0, dlen = 0;
 	struct sign_job *j = NULL;
 	struct identity *id;
 	char fp[SSHX_FP_LEN], comment[256];
+	const char *why = "malformed request", *result = AUDIT_FAILED;
 	uint32_t flags;
 	int r;
 
@@ -244,16 +311,20 @@ process_sign_request(struct agent *ag, struct conn *c, struct sshx_buf *m)
 	    (r = sshx_buf_get_string_direct(m, &data, &dlen)) != 0 ||
 	    (r = sshx_buf_get_u32(m, &flags)) != 0 || sshx_buf_len(m) != 0) {
 		sshx_log_info("conn %lu: malformed sign request", c->serial);
+		blob = data = NULL;
 		goto fail;
 	}
+	result = AUDIT_REFUSED;
 	if ((id = idtab_find(ag->idtab, blob, bloblen)) == NULL) {
 		sshx_log_debug("conn %lu: sign request for a key not held",
 		    c->serial);
+		why = "key not held";
 		goto fail;
 	}
 	if (c->bind_failed) {
 		sshx_log_warn("refusing signature with %s: a session-bind on "
 		    "this connection failed", fp_of(id->key, fp));
+		why = "a session-bind on this connection failed";
 		goto fail;
 	}
 	if (sshx_key_type(id->key) == SSHX_KEY_RSA &&
@@ -263,8 +334,11 @@ process_sign_request(struct agent *ag, struct conn *c, struct sshx_buf *m)
 		    "SHA-1 signatures are forgeable; the client must ask for "
 		    "rsa-sha2-256/512 (or start agentd with --allow-sha1 for "
 		    "old servers)", fp_of(id->key, fp));
+		why = "SHA-1 signature refused";
 		goto fail;
 	}
+	result = AUDIT_FAILED;
+	why = "out of memory";
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
 	    (dlen > 0 && (j->data = malloc(dlen)) == NULL))
 		goto fail;
@@ -286,6 +360,8 @@ process_sign_request(struct agent *ag, struct conn *c, struct sshx_buf *m)
 			sshx_log_warn("refusing signature with %s: the key needs "
 			    "confirmation and no askpass program is available "
 			    "(set SSH_ASKPASS)", fp_of(id->key, fp));
+			result = AUDIT_REFUSED;
+			why = "confirmation needed and no askpass program";
 			goto fail;
 		}
 		if ((j->askpass = strdup(ag->policy.askpass)) == NULL)
@@ -305,11 +381,15 @@ process_sign_request(struct agent *ag, struct conn *c, struct sshx_buf *m)
 		c->job = 0;
 		sshx_log_warn("sign with %s: cannot queue: %s",
 		    fp_of(id->key, fp), sshx_strerror(r));
+		why = "cannot queue the signature";
 		goto fail;
 	}
 	return;
  fail:
+	sign_refused(c, result, blob, bloblen, data, dlen, why);
 	if (j != NULL) {
+		if (j->data != NULL)
+			explicit_bzero(j->data, j->dlen);
 		free(j->data);
 		free(j->askpass);
 		free(j);

@@ -774,6 +774,30 @@ sshx_fs_xdg_path(const char *env_var, const char *home_fallback,
 	return 0;
 }
 
+int
+sshx_fs_db_path(const char *given, char *out, size_t outlen)
+{
+	const char *env;
+	int w;
+
+	if (out == NULL || outlen == 0)
+		return SSHX_ERR_INVALID_ARGUMENT;
+	*out = '\0';
+	if (given == NULL && (env = getenv("SSHX_DB")) != NULL && *env != '\0')
+		given = env;
+	if (given == NULL)
+		return sshx_fs_xdg_path("XDG_DATA_HOME", ".local/share",
+		    "sshx/sshx.db", out, outlen);
+	if (*given == '\0')
+		return SSHX_ERR_INVALID_ARGUMENT;
+	w = snprintf(out, outlen, "%s", given);
+	if (w < 0 || (size_t)w >= outlen) {
+		*out = '\0';
+		return SSHX_ERR_NO_BUFFER_SPACE;
+	}
+	return 0;
+}
+
 /* Returns the milliseconds elapsed on the monotonic clock since *start. */
 static long
 elapsed_ms(const struct timespec *start)

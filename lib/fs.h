@@ -77,6 +77,14 @@ int sshx_fs_xdg_path(const char *env_var, const char *home_fallback,
     const char *sub, char *out, size_t outlen);
 
 /*
+ * Builds the path of sshx's database: given (a --db option) when not NULL,
+ * else $SSHX_DB when set and not empty, else $XDG_DATA_HOME/sshx/sshx.db
+ * (sshx_fs_xdg_path). An empty given path is SSHX_ERR_INVALID_ARGUMENT;
+ * otherwise the codes of sshx_fs_xdg_path.
+ */
+int sshx_fs_db_path(const char *given, char *out, size_t outlen);
+
+/*
  * Takes an exclusive advisory lock on path.lock (created 0600 if missing),
  * waiting at most timeout_ms; returns 0 and the descriptor in *fdp, or
  * SSHX_ERR_BUSY. On a read-only file system without a lock file there is

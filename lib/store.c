@@ -73,6 +73,7 @@ enum stmt_id {
 	ST_RETENTION_GET,
 	ST_RETENTION_SET,
 	ST_AUDIT_SINCE,
+	ST_AUDIT_KEY_SINCE,
 	ST_COUNT_
 };
 
@@ -164,9 +165,14 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_PAT_ALL] = "SELECT id, marker, pattern, type, blob, fingerprint, "
 	    "source, added FROM patterns "
 	    "ORDER BY marker, pattern, sshx_type_rank(type), fingerprint, id",
-	[ST_AUDIT_SINCE] = "SELECT id, time, actor, uid, pid, exe, action, host, "
-	    "fingerprint, detail, result FROM audit WHERE time >= ?1 "
-	    "AND (?2 IS NULL OR fingerprint = ?2) ORDER BY time, id",
+#define AUDIT_COLUMNS \
+	"SELECT id, time, actor, uid, pid, exe, action, host, fingerprint, " \
+	"detail, result, kind, peer_user, peer_host_key, namespace, forwarded " \
+	"FROM audit "
+	[ST_AUDIT_SINCE] = AUDIT_COLUMNS "WHERE time >= ?1 ORDER BY time, id",
+	/* Through audit_by_fingerprint: one key's rows without a scan of all. */
+	[ST_AUDIT_KEY_SINCE] = AUDIT_COLUMNS "WHERE fingerprint = ?2 AND "
+	    "time >= ?1 ORDER BY time, id",
 	/* Rows older than the retention (seconds, in meta) go; none without a setting. */
 	[ST_AUDIT_PRUNE] = "DELETE FROM audit WHERE time < ?1 - (SELECT value FROM meta "
 	    "WHERE name = '" STORE_RETENTION_NAME "' AND value > 0)",
@@ -175,8 +181,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_RETENTION_SET] = "INSERT INTO meta (name, value) VALUES ('"
 	    STORE_RETENTION_NAME "', ?1) ON CONFLICT (name) DO UPDATE SET value = ?1",
 	[ST_AUDIT] = "INSERT INTO audit (time, actor, uid, pid, exe, action, "
-	    "host, fingerprint, detail, result) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	    "host, fingerprint, detail, result, kind, peer_user, peer_host_key, "
+	    "namespace, forwarded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+	    "?10, ?11, ?12, ?13, ?14, ?15)",
 };
 
 struct sshx_store {
@@ -770,6 +777,16 @@ sshx_store_set_busy_timeout(struct sshx_store *s, int ms)
 }
 
 int
+sshx_store_set_sync(struct sshx_store *s, int full)
+{
+	if (s == NULL)
+		return SSHX_ERR_INVALID_ARGUMENT;
+	/* Constant SQL only: nothing from the caller reaches it. */
+	return exec_sql(s->db, full ? "PRAGMA synchronous = FULL" :
+	    "PRAGMA synchronous = NORMAL") == SQLITE_OK ? 0 : SSHX_ERR_INTERNAL;
+}
+
+int
 sshx_store_commit(struct sshx_store *s)
 {
 	int r;
@@ -1354,54 +1371,116 @@ sshx_store_foreach_pattern(struct sshx_store *s, sshx_store_pattern_cb cb, void 
 
 /* ---- audit ---- */
 
-int
-sshx_store_audit(struct sshx_store *s, const struct sshx_store_audit *a)
+/* Binds an integer, or NULL when it is negative (unknown). */
+static int
+bind_int_or_null(sqlite3_stmt *st, int i, int64_t v)
+{
+	return v < 0 ? sqlite3_bind_null(st, i) :
+	    sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+}
+
+/* Inserts one audit row as given; the caller checked the required fields. */
+static int
+audit_insert(struct sshx_store *s, const struct sshx_store_audit_rec *a)
 {
 	sqlite3_stmt *st = NULL;
-	char exe[PATH_MAX];
-	const char *exep = NULL;
-	ssize_t n;
 	int r, rc;
 
-	if (s == NULL || a == NULL || a->actor == NULL || a->action == NULL ||
-	    a->result == NULL)
-		return SSHX_ERR_INVALID_ARGUMENT;
-	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
-		exe[n] = '\0';
-		exep = exe;
-	}
 	if ((r = stmt_get(s, ST_AUDIT, &st)) != 0)
-		goto out;
-	if ((rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL))) != SQLITE_OK ||
+		return r;
+	if ((rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)a->time)) != SQLITE_OK ||
 	    (rc = bind_text(st, 2, a->actor)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 3, (sqlite3_int64)getuid())) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 4, (sqlite3_int64)getpid())) != SQLITE_OK ||
-	    (rc = bind_text(st, 5, exep)) != SQLITE_OK ||
+	    (rc = bind_int_or_null(st, 3, a->uid)) != SQLITE_OK ||
+	    (rc = bind_int_or_null(st, 4, a->pid)) != SQLITE_OK ||
+	    (rc = bind_text(st, 5, a->exe)) != SQLITE_OK ||
 	    (rc = bind_text(st, 6, a->action)) != SQLITE_OK ||
 	    (rc = bind_text(st, 7, a->host)) != SQLITE_OK ||
 	    (rc = bind_text(st, 8, a->fingerprint)) != SQLITE_OK ||
 	    (rc = bind_text(st, 9, a->detail)) != SQLITE_OK ||
-	    (rc = bind_text(st, 10, a->result)) != SQLITE_OK) {
+	    (rc = bind_text(st, 10, a->result)) != SQLITE_OK ||
+	    (rc = bind_text(st, 11, a->kind)) != SQLITE_OK ||
+	    (rc = bind_text(st, 12, a->peer_user)) != SQLITE_OK ||
+	    (rc = bind_text(st, 13, a->peer_host_key)) != SQLITE_OK ||
+	    (rc = bind_text(st, 14, a->ns)) != SQLITE_OK ||
+	    (rc = bind_int_or_null(st, 15, a->forwarded)) != SQLITE_OK)
 		r = map_rc(rc);
-		goto out;
-	}
-	if ((r = stmt_run(st)) != 0)
-		goto out;
+	else
+		r = stmt_run(st);
 	stmt_put(s, ST_AUDIT, st);
-	st = NULL;
-	/* Every row written ages the oldest out: the trail keeps the retention asked for. */
+	return r;
+}
+
+/* Removes the rows older than the retention (none without a setting). */
+static int
+audit_prune(struct sshx_store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
 	if ((r = stmt_get(s, ST_AUDIT_PRUNE, &st)) != 0)
-		goto out;
-	if ((rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL))) != SQLITE_OK) {
+		return r;
+	if ((rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL))) != SQLITE_OK)
 		r = map_rc(rc);
-		goto out;
-	}
-	r = stmt_run(st);
+	else
+		r = stmt_run(st);
 	stmt_put(s, ST_AUDIT_PRUNE, st);
 	return r;
- out:
-	stmt_put(s, ST_AUDIT, st);
-	return r;
+}
+
+int
+sshx_store_audit(struct sshx_store *s, const struct sshx_store_audit *a)
+{
+	struct sshx_store_audit_rec rec;
+	char exe[PATH_MAX];
+	ssize_t n;
+	int r;
+
+	if (s == NULL || a == NULL || a->actor == NULL || a->action == NULL ||
+	    a->result == NULL)
+		return SSHX_ERR_INVALID_ARGUMENT;
+	memset(&rec, 0, sizeof(rec));
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+		exe[n] = '\0';
+		rec.exe = exe;
+	}
+	rec.time = (int64_t)time(NULL);
+	rec.actor = a->actor;
+	rec.uid = (int64_t)getuid();
+	rec.pid = (int64_t)getpid();
+	rec.action = a->action;
+	rec.host = a->host;
+	rec.fingerprint = a->fingerprint;
+	rec.detail = a->detail;
+	rec.result = a->result;
+	rec.forwarded = -1;
+	if ((r = audit_insert(s, &rec)) != 0)
+		return r;
+	/* Every row written ages the oldest out: the trail keeps the retention asked for. */
+	return audit_prune(s);
+}
+
+int
+sshx_store_audit_batch(struct sshx_store *s,
+    const struct sshx_store_audit_rec *recs, size_t n)
+{
+	size_t i;
+	int own, r;
+
+	if (s == NULL || (recs == NULL && n != 0))
+		return SSHX_ERR_INVALID_ARGUMENT;
+	for (i = 0; i < n; i++)
+		if (recs[i].actor == NULL || recs[i].action == NULL ||
+		    recs[i].result == NULL)
+			return SSHX_ERR_INVALID_ARGUMENT;
+	if (n == 0)
+		return 0;
+	if ((r = tx_begin(s, &own)) != 0)
+		return r;
+	for (i = 0; r == 0 && i < n; i++)
+		r = audit_insert(s, &recs[i]);
+	if (r == 0)
+		r = audit_prune(s);
+	return tx_end(s, own, r);
 }
 
 int
@@ -1453,15 +1532,18 @@ sshx_store_foreach_audit(struct sshx_store *s, int64_t since, const char *finger
     sshx_store_audit_cb cb, void *arg)
 {
 	struct sshx_store_audit_row row;
+	enum stmt_id id = ST_AUDIT_SINCE;
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if (s == NULL || cb == NULL)
 		return SSHX_ERR_INVALID_ARGUMENT;
-	if ((r = stmt_get(s, ST_AUDIT_SINCE, &st)) != 0)
+	id = fingerprint != NULL ? ST_AUDIT_KEY_SINCE : ST_AUDIT_SINCE;
+	if ((r = stmt_get(s, id, &st)) != 0)
 		goto out;
 	if ((rc = sqlite3_bind_int64(st, 1, since)) != SQLITE_OK ||
-	    (rc = bind_text(st, 2, fingerprint)) != SQLITE_OK) {
+	    (fingerprint != NULL &&
+	    (rc = bind_text(st, 2, fingerprint)) != SQLITE_OK)) {
 		r = map_rc(rc);
 		goto out;
 	}
@@ -1480,6 +1562,12 @@ sshx_store_foreach_audit(struct sshx_store *s, int64_t since, const char *finger
 		row.fingerprint = column_text_or_null(st, 8);
 		row.detail = column_text_or_null(st, 9);
 		row.result = column_text_or_null(st, 10);
+		row.kind = column_text_or_null(st, 11);
+		row.peer_user = column_text_or_null(st, 12);
+		row.peer_host_key = column_text_or_null(st, 13);
+		row.ns = column_text_or_null(st, 14);
+		row.forwarded = sqlite3_column_type(st, 15) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int(st, 15);
 		if (row.actor == NULL || row.action == NULL || row.result == NULL) {
 			r = SSHX_ERR_TAMPERED;
 			goto out;
@@ -1489,6 +1577,6 @@ sshx_store_foreach_audit(struct sshx_store *s, int64_t since, const char *finger
 	}
 	r = rc == SQLITE_DONE ? 0 : map_rc(rc);
  out:
-	stmt_put(s, ST_AUDIT_SINCE, st);
+	stmt_put(s, id, st);
 	return r;
 }

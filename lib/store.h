@@ -55,6 +55,13 @@ int sshx_store_schema_version(void);
 int sshx_store_begin(struct sshx_store *s);
 /* Sets how long this connection waits for other writers (10 s by default); 0 or an error. */
 int sshx_store_set_busy_timeout(struct sshx_store *s, int ms);
+/*
+ * Chooses when this connection's commits reach the disk: full (the default)
+ * syncs the WAL at every commit; otherwise only checkpoints sync, so a
+ * commit survives the process crashing but maybe not the machine losing
+ * power (the database stays consistent either way). 0 or an error.
+ */
+int sshx_store_set_sync(struct sshx_store *s, int full);
 /* Commits; returns 0 or an error (the transaction is then rolled back). */
 int sshx_store_commit(struct sshx_store *s);
 /* Rolls back an open transaction; harmless without one. */
@@ -196,6 +203,32 @@ struct sshx_store_audit {
  * then removes the rows older than the retention, when one is set.
  */
 int sshx_store_audit(struct sshx_store *s, const struct sshx_store_audit *a);
+/* One audit row with every field given by the caller (agentd records its peers'). */
+struct sshx_store_audit_rec {
+	int64_t time;			/* Unix seconds */
+	const char *actor;		/* "agentd" */
+	int64_t uid;			/* -1: unknown (NULL) */
+	int64_t pid;			/* -1: unknown (NULL) */
+	const char *exe;		/* NULL: unknown */
+	const char *action;		/* "agent.sign", ... */
+	const char *host;
+	const char *fingerprint;
+	const char *detail;		/* never a secret */
+	const char *result;		/* "ok", "refused", "failed" */
+	const char *kind;		/* signatures: "userauth", "sshsig", "unknown" */
+	const char *peer_user;		/* the user of a userauth request */
+	const char *peer_host_key;	/* fingerprint of the bound host key */
+	const char *ns;			/* SSHSIG namespace */
+	int forwarded;			/* 1, 0, or -1: unknown (NULL) */
+};
+
+/*
+ * Appends n rows as given, then prunes by the retention, in one write
+ * transaction (the caller's, when one is open). A row without actor,
+ * action or result gives SSHX_ERR_INVALID_ARGUMENT and nothing is written.
+ */
+int sshx_store_audit_batch(struct sshx_store *s,
+    const struct sshx_store_audit_rec *recs, size_t n);
 /* The audit retention in seconds; 0 (also when never set) keeps every row. */
 int sshx_store_get_retention(struct sshx_store *s, int64_t *secondsp);
 /* Sets the audit retention (0: keep every row); pruning happens with the next row written. */
@@ -214,6 +247,11 @@ struct sshx_store_audit_row {
 	const char *fingerprint;	/* may be NULL */
 	const char *detail;		/* may be NULL */
 	const char *result;
+	const char *kind;		/* may be NULL, and the rest below */
+	const char *peer_user;
+	const char *peer_host_key;
+	const char *ns;
+	int forwarded;			/* -1 when unknown */
 };
 
 typedef int (*sshx_store_audit_cb)(const struct sshx_store_audit_row *row, void *arg);

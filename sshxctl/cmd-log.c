@@ -84,6 +84,35 @@ or_dash(const char *s)
 	return s != NULL ? s : "-";
 }
 
+/* Prints ,"name":"value" for a JSON row, or null when the value is absent. */
+static void
+json_field(const char *name, const char *value)
+{
+	printf(",\"%s\":", name);
+	if (value != NULL)
+		ctl_json_string(stdout, value);
+	else
+		printf("null");
+}
+
+/* Appends the agent's facts of a row to a text line, only those it has. */
+static void
+text_agent_fields(const struct sshx_store_audit_row *row)
+{
+	if (row->kind != NULL)
+		printf(" kind=%s", row->kind);
+	if (row->peer_user != NULL)
+		printf(" user=%s", row->peer_user);
+	if (row->peer_host_key != NULL)
+		printf(" host_key=%s", row->peer_host_key);
+	if (row->ns != NULL)
+		printf(" namespace=%s", row->ns);
+	if (row->forwarded >= 0)
+		printf(" forwarded=%s", row->forwarded ? "yes" : "no");
+	if (row->exe != NULL && strcmp(row->actor, "agentd") == 0)
+		printf(" exe=%s", row->exe);
+}
+
 /* Prints one audit row. */
 static int
 log_row_cb(const struct sshx_store_audit_row *row, void *arg)
@@ -97,37 +126,27 @@ log_row_cb(const struct sshx_store_audit_row *row, void *arg)
 	if (c->g->json) {
 		printf("%s{\"time\":\"%s\",\"actor\":", c->n == 0 ? "" : ",", when);
 		ctl_json_string(stdout, row->actor);
-		printf(",\"uid\":%lld,\"pid\":%lld,\"exe\":", (long long)row->uid,
+		printf(",\"uid\":%lld,\"pid\":%lld", (long long)row->uid,
 		    (long long)row->pid);
-		if (row->exe != NULL)
-			ctl_json_string(stdout, row->exe);
-		else
-			printf("null");
-		printf(",\"action\":");
-		ctl_json_string(stdout, row->action);
-		printf(",\"host\":");
-		if (row->host != NULL)
-			ctl_json_string(stdout, row->host);
-		else
-			printf("null");
-		printf(",\"fingerprint\":");
-		if (row->fingerprint != NULL)
-			ctl_json_string(stdout, row->fingerprint);
-		else
-			printf("null");
-		printf(",\"detail\":");
-		if (row->detail != NULL)
-			ctl_json_string(stdout, row->detail);
-		else
-			printf("null");
-		printf(",\"result\":");
-		ctl_json_string(stdout, row->result);
-		printf("}");
-	} else
-		printf("%s %s uid=%lld pid=%lld %s %s %s %s: %s\n", when, row->actor,
+		json_field("exe", row->exe);
+		json_field("action", row->action);
+		json_field("host", row->host);
+		json_field("fingerprint", row->fingerprint);
+		json_field("detail", row->detail);
+		json_field("result", row->result);
+		json_field("kind", row->kind);
+		json_field("user", row->peer_user);
+		json_field("host_key", row->peer_host_key);
+		json_field("namespace", row->ns);
+		printf(",\"forwarded\":%s}", row->forwarded < 0 ? "null" :
+		    row->forwarded ? "true" : "false");
+	} else {
+		printf("%s %s uid=%lld pid=%lld %s %s %s %s", when, row->actor,
 		    (long long)row->uid, (long long)row->pid, row->action,
-		    or_dash(row->host), or_dash(row->fingerprint), row->result,
-		    or_dash(row->detail));
+		    or_dash(row->host), or_dash(row->fingerprint), row->result);
+		text_agent_fields(row);
+		printf(": %s\n", or_dash(row->detail));
+	}
 	c->n++;
 	return 0;
 }

@@ -18,16 +18,8 @@
 int
 ctl_db_path(const struct globals *g, char *out, size_t len)
 {
-	int n;
-
-	if (g->db != NULL) {
-		if (*g->db == '\0')
-			return SSHX_ERR_INVALID_ARGUMENT;
-		n = snprintf(out, len, "%s", g->db);
-		return (n < 0 || (size_t)n >= len) ? SSHX_ERR_NO_BUFFER_SPACE : 0;
-	}
-	return sshx_fs_xdg_path("XDG_DATA_HOME", ".local/share", "sshx/sshx.db",
-	    out, len);
+	/* g->db already holds $SSHX_DB unless --db overrode it; agentd resolves alike. */
+	return sshx_fs_db_path(g->db, out, len);
 }
 
 int

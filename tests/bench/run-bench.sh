@@ -1,8 +1,10 @@
 #!/bin/bash
 # Sign throughput and latency of agentd against OpenSSH's ssh-agent holding
 # the same keys, measured in one run on one machine, plus sshx's in-process
-# signing rate as the ceiling for one connection. Figures only: the exit
-# status is non-zero when something failed to run, never for a missed target.
+# signing rate as the ceiling for one connection, and what agentd's audit
+# trail costs (a database in the temp dir against --no-audit). Figures only:
+# the exit status is non-zero when something failed to run, never for a
+# missed target.
 #
 # Each figure is split into rounds that alternate between the two agents
 # (sshx first, then OpenSSH first, ...), and the median round is reported:
@@ -19,6 +21,8 @@
 #   BENCH_WARMUP    warm-up seconds before each round (default 0.5)
 #   BENCH_TYPES     key types to run (default: all five)
 #   BENCH_CONNS     connection counts to run (default: "1 8")
+#   BENCH_AUDIT_TYPES  key types of the audit comparison (default: ssh-ed25519;
+#                   empty skips it)
 #   BENCH_VERBOSE   when set, every round's result line goes to stderr
 
 # make runs this with $(SHELL), which may not be bash.
@@ -37,11 +41,13 @@ BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_WARMUP=${BENCH_WARMUP:-0.5}
 BENCH_TYPES=${BENCH_TYPES:-ssh-ed25519 ecdsa-sha2-nistp256 ecdsa-sha2-nistp384 ecdsa-sha2-nistp521 ssh-rsa}
 BENCH_CONNS=${BENCH_CONNS:-1 8}
+BENCH_AUDIT_TYPES=${BENCH_AUDIT_TYPES-ssh-ed25519}
 BENCH_VERBOSE=${BENCH_VERBOSE:-}
 
 dir=
 sshx_pid=
 openssh_pid=
+noaudit_pid=
 
 die() {
 	echo "run-bench.sh: $*" >&2
@@ -60,10 +66,10 @@ note_failure() {
 # shellcheck disable=SC2317
 cleanup() {
 	local status=$? pid log
-	for pid in $sshx_pid $openssh_pid; do
+	for pid in $sshx_pid $openssh_pid $noaudit_pid; do
 		kill "$pid" 2>/dev/null
 	done
-	for pid in $sshx_pid $openssh_pid; do
+	for pid in $sshx_pid $openssh_pid $noaudit_pid; do
 		wait "$pid" 2>/dev/null
 	done
 	if [ -n "$dir" ] && [ -d "$dir" ]; then
@@ -184,18 +190,34 @@ for type in $BENCH_TYPES; do
 done
 ntypes=$(echo "$BENCH_TYPES" | wc -w)
 
-# agentd reads no personal configuration; neither agent inherits socket activation.
-mkdir -p "$dir/config"
-env -u LISTEN_PID -u LISTEN_FDS XDG_CONFIG_HOME="$dir/config" \
-    "$AGENTD" -D -a "$dir/sshx.sock" </dev/null >"$dir/agentd.log" 2>&1 &
+# agentd reads no personal configuration, keyring or database; no agent
+# inherits socket activation. The agentd compared with OpenSSH runs as
+# installed, with its audit trail in a database (here in the temp dir); a
+# second one runs with --no-audit for the cost of that trail.
+mkdir -p "$dir/config" "$dir/data"
+env -u LISTEN_PID -u LISTEN_FDS -u SSHX_DB XDG_CONFIG_HOME="$dir/config" \
+    XDG_DATA_HOME="$dir/data" \
+    "$AGENTD" -D -a "$dir/sshx.sock" --db "$dir/audit.db" </dev/null >"$dir/agentd.log" 2>&1 &
 sshx_pid=$!
+noaudit=
+if [ -n "$BENCH_AUDIT_TYPES" ]; then
+	env -u LISTEN_PID -u LISTEN_FDS -u SSHX_DB XDG_CONFIG_HOME="$dir/config" \
+	    XDG_DATA_HOME="$dir/data" \
+	    "$AGENTD" -D -a "$dir/noaudit.sock" --no-audit </dev/null \
+	    >"$dir/agentd-noaudit.log" 2>&1 &
+	noaudit_pid=$!
+	noaudit=noaudit
+fi
 env -u LISTEN_PID -u LISTEN_FDS \
     "$SSH_AGENT_BIN" -D -a "$dir/openssh.sock" </dev/null >"$dir/ssh-agent.log" 2>&1 &
 openssh_pid=$!
 wait_socket "$dir/sshx.sock" "$sshx_pid" || die "agentd did not start: $AGENTD"
 wait_socket "$dir/openssh.sock" "$openssh_pid" || die "ssh-agent did not start: $SSH_AGENT_BIN"
+if [ -n "$noaudit" ]; then
+	wait_socket "$dir/noaudit.sock" "$noaudit_pid" || die "agentd --no-audit did not start: $AGENTD"
+fi
 
-for name in sshx openssh; do
+for name in sshx openssh $noaudit; do
 	sock=$dir/$name.sock
 	# shellcheck disable=SC2086 # keys is a word list of paths without spaces
 	SSH_AUTH_SOCK=$sock "$SSH_ADD" -q $keys </dev/null >"$dir/ssh-add.log" 2>&1 ||
@@ -210,7 +232,7 @@ ossh_version=
 [ -x "$ossh_dir/ssh" ] && ossh_version=" ($("$ossh_dir/ssh" -V 2>&1))"
 echo "sshx agent benchmark: $(nproc) CPUs; each figure is the median of $BENCH_ROUNDS" \
     "rounds of ${round_secs}s after ${BENCH_WARMUP}s warm-up, alternating agents"
-echo "  agentd:    $AGENTD"
+echo "  agentd:    $AGENTD (audit trail in a database)"
 echo "  ssh-agent: $SSH_AGENT_BIN$ossh_version"
 echo "  rates in signatures per second, latencies in microseconds (p50/p99);"
 echo "  ratio = sshx/openssh, /inproc = sshx/in-process signing with libgcrypt"
@@ -267,6 +289,49 @@ done
 echo
 echo "ed25519 8 conns: sshx/openssh = $ed8_ratio (target >= 1.5)"
 echo "ed25519 1 conn: sshx/inproc = $ed1_inproc (target >= 0.9)"
+
+# ------------------------------------------------------------------ audit cost
+
+if [ -n "$BENCH_AUDIT_TYPES" ]; then
+	rows_before=$(sqlite3 "$dir/audit.db" "SELECT count(*) FROM audit WHERE action = 'agent.sign'" 2>/dev/null || echo -)
+	echo
+	echo "audit cost: agentd with its audit trail in a database (audit) against agentd"
+	echo "--no-audit, same keys, rounds alternating; ratio = audit/no-audit"
+	afmt="%-20s %5s %9s %11s %6s %19s %19s\n"
+	# shellcheck disable=SC2059
+	printf "$afmt" "type" "conns" "audit/s" "no-audit/s" "ratio" "audit p50/p99" "no-audit p50/p99"
+	for type in $BENCH_AUDIT_TYPES; do
+		for conns in $BENCH_CONNS; do
+			a_lines=
+			n_lines=
+			for round in $(seq "$BENCH_ROUNDS"); do
+				if [ $((round % 2)) -eq 1 ]; then order="sshx noaudit"; else order="noaudit sshx"; fi
+				for name in $order; do
+					line=$(bench "$type $name conns=$conns round $round" sock \
+					    -a "$dir/$name.sock" -t "$type" -c "$conns" \
+					    -d "$round_secs" -w "$BENCH_WARMUP")
+					if [ "$name" = sshx ]; then
+						a_lines="$a_lines$line"$'\n'
+					else
+						n_lines="$n_lines$line"$'\n'
+					fi
+				done
+			done
+			a_rate=$(median rate <<<"$a_lines")
+			n_rate=$(median rate <<<"$n_lines")
+			# shellcheck disable=SC2059
+			printf "$afmt" "$type" "$conns" "$a_rate" "$n_rate" "$(ratio "$a_rate" "$n_rate")" \
+			    "$(median p50_us <<<"$a_lines")/$(median p99_us <<<"$a_lines")" \
+			    "$(median p50_us <<<"$n_lines")/$(median p99_us <<<"$n_lines")"
+		done
+	done
+	# The rows are written behind the signatures: give the writer a moment, then count.
+	sleep 1
+	rows_after=$(sqlite3 "$dir/audit.db" "SELECT count(*) FROM audit WHERE action = 'agent.sign'" 2>/dev/null || echo -)
+	dropped=$(grep -c "records dropped" "$dir/agentd.log")
+	echo "audit rows of signatures in the database: $rows_before before this comparison, $rows_after after;" \
+	    "queue overflows logged: $dropped"
+fi
 
 if [ -e "$dir/failed" ]; then
 	echo "run-bench.sh: some figures could not be measured (see above)" >&2

@@ -89,6 +89,8 @@ def mode_keys(p, args):
 
 def mode_login(p, args):
     name, port, known_hosts, user = args[0], int(args[1]), args[2], args[3]
+    # Paramiko talks to the agent from this process: the audit trail names it.
+    p.diag("pid %d" % os.getpid())
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     client.load_host_keys(known_hosts)

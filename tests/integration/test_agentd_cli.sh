@@ -4,6 +4,8 @@
 . "$SSHX_TESTDIR/lib.sh"
 
 setup_tmpdir
+# agentd's defaults (keyring, audit database) must land in the test's home, not the real one.
+isolate_home
 gen_keys ed25519 rsa3072 rsa1024 dsa
 
 # Waits until $1 answers ssh-add -l (0 or 1), up to 10 s.
@@ -41,6 +43,11 @@ esac
 "$AGENTD" --no-such-option >/dev/null 2>"$T/err"
 rc=$?
 is "an unknown option exits 2" 2 "$rc"
+out=$("$AGENTD" --help 2>&1)
+case $out in
+*"--db PATH"*"--no-audit"*) ok "--help names --db and --no-audit" ;;
+*) fail "--help names --db and --no-audit" "expected both options in:" "$out" ;;
+esac
 
 # ---- default socket under XDG_RUNTIME_DIR, modes, printed environment, SIGTERM cleanup
 mkdir -m 700 "$T/rt"

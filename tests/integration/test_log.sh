@@ -65,6 +65,38 @@ else
 	fail "log --json" "expected an add and a revoke of db1" "got:" "$(cat "$T/out")"
 fi
 
+# Rows agentd writes (schema 3) show what was signed, by whom and over which host key.
+sqlite3 "$DB" "INSERT INTO audit (time, actor, uid, pid, exe, action, fingerprint, result, kind, peer_user, peer_host_key, forwarded) VALUES (strftime('%s','now'), 'agentd', 1000, 4242, '/usr/bin/python3.11', 'agent.sign', '$FP_ED', 'ok', 'userauth', 'deploy', 'SHA256:hostkey', 1)"
+sqlite3 "$DB" "INSERT INTO audit (time, actor, uid, pid, exe, action, fingerprint, result, kind, namespace, detail) VALUES (strftime('%s','now'), 'agentd', 1000, 4343, '/usr/bin/ssh-keygen', 'agent.sign', '$FP_ED', 'refused', 'sshsig', 'file', 'key not held')"
+ctl log --since 1h
+if grep -q "agentd uid=1000 pid=4242 agent.sign - $FP_ED ok kind=userauth user=deploy host_key=SHA256:hostkey forwarded=yes exe=/usr/bin/python3.11: -" "$T/out" &&
+	grep -q "agentd uid=1000 pid=4343 agent.sign - $FP_ED refused kind=sshsig namespace=file exe=/usr/bin/ssh-keygen: key not held" "$T/out"; then
+	ok "agent rows show kind, user, host key, namespace, forwarding and executable"
+else
+	fail "agent rows in the text log" "expected the two agent.sign rows with their fields" "got:" "$(cat "$T/out")"
+fi
+ctl log --key "$FP_ED"
+is "--key finds the agent's rows too (1 sshxctl, 2 agentd)" 3 "$(wc -l <"$T/out")"
+ctl --json log --since 1h
+if "$PYTHON_PARAMIKO" - "$T/out" <<'PY'
+import json, sys
+rows = [r for r in json.load(open(sys.argv[1])) if r["actor"] == "agentd"]
+assert len(rows) == 2, rows
+a, b = rows
+assert (a["kind"], a["user"], a["host_key"], a["namespace"], a["forwarded"]) == \
+    ("userauth", "deploy", "SHA256:hostkey", None, True), a
+assert (b["kind"], b["user"], b["namespace"], b["forwarded"], b["detail"]) == \
+    ("sshsig", None, "file", None, "key not held"), b
+sshxctl = [r for r in json.load(open(sys.argv[1])) if r["actor"] == "sshxctl"]
+assert all(r["kind"] is None and r["forwarded"] is None for r in sshxctl), sshxctl
+PY
+then
+	ok "log --json gives kind, user, host_key, namespace and forwarded (null when absent)"
+else
+	fail "log --json agent fields" "got:" "$(cat "$T/out")"
+fi
+sqlite3 "$DB" "DELETE FROM audit WHERE actor = 'agentd'"
+
 # Nothing secret or signed is in the trail: only public fingerprints and paths.
 if sqlite3 "$DB" 'SELECT detail FROM audit' | grep -q "$ED"; then
 	fail "the audit trail holds no key material" "expected no base64 key in the details"

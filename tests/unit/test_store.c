@@ -29,6 +29,7 @@
 #include <sqlite3.h>
 
 #include "err.h"
+#include "schema.h"
 #include "store.h"
 #include "tap.h"
 
@@ -1184,6 +1185,147 @@ START_TEST(test_audit_row_contents)
 }
 END_TEST
 
+START_TEST(test_audit_batch_rows_as_given)
+{
+	struct sshx_store *s = store_open(SSHX_STORE_CREATE);
+	struct sshx_store_audit_rec recs[3];
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+
+	memset(recs, 0, sizeof(recs));
+	recs[0] = (struct sshx_store_audit_rec){ .time = 1000, .actor = "agentd",
+	    .uid = 1234, .pid = 4321, .exe = "/usr/bin/python3.11",
+	    .action = "agent.sign", .fingerprint = "SHA256:k", .result = "ok",
+	    .kind = "userauth", .peer_user = "alice",
+	    .peer_host_key = "SHA256:h", .forwarded = 0 };
+	recs[1] = (struct sshx_store_audit_rec){ .time = 1001, .actor = "agentd",
+	    .uid = -1, .pid = -1, .action = "agent.sign", .result = "refused",
+	    .detail = "key not held", .kind = "sshsig", .ns = "file@example",
+	    .forwarded = -1 };
+	recs[2] = (struct sshx_store_audit_rec){ .time = 1002, .actor = "agentd",
+	    .uid = 0, .pid = 1, .action = "agent.list", .result = "ok",
+	    .forwarded = 1 };
+	ck_ok(sshx_store_audit_batch(s, recs, 3));
+	ck_ok(sshx_store_audit_batch(s, recs, 0));
+	/* One bad row and nothing of the batch is written. */
+	recs[1].result = NULL;
+	ck_err(sshx_store_audit_batch(s, recs, 3), SSHX_ERR_INVALID_ARGUMENT);
+	ck_err(sshx_store_audit_batch(s, NULL, 1), SSHX_ERR_INVALID_ARGUMENT);
+	sshx_store_close(s);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit"), 3);
+
+	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT time, uid, pid, exe, kind, "
+	    "peer_user, peer_host_key, namespace, forwarded, detail FROM audit "
+	    "ORDER BY id", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int64(st, 0), 1000);
+	ck_assert_int_eq(sqlite3_column_int64(st, 1), 1234);
+	ck_assert_int_eq(sqlite3_column_int64(st, 2), 4321);
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 3), "/usr/bin/python3.11");
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 4), "userauth");
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 5), "alice");
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 6), "SHA256:h");
+	ck_assert_int_eq(sqlite3_column_type(st, 7), SQLITE_NULL);
+	ck_assert_int_eq(sqlite3_column_int(st, 8), 0);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_type(st, 1), SQLITE_NULL);
+	ck_assert_int_eq(sqlite3_column_type(st, 2), SQLITE_NULL);
+	ck_assert_int_eq(sqlite3_column_type(st, 3), SQLITE_NULL);
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 7), "file@example");
+	ck_assert_int_eq(sqlite3_column_type(st, 8), SQLITE_NULL);
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 9), "key not held");
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 8), 1);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+END_TEST
+
+/* Counts the rows foreach_audit passes and checks the agent's fields come back. */
+static int
+count_agent_row(const struct sshx_store_audit_row *row, void *arg)
+{
+	int *n = arg;
+
+	if (row->kind != NULL) {
+		ck_assert_str_eq(row->kind, "userauth");
+		ck_assert_str_eq(row->peer_user, "alice");
+		ck_assert_int_eq(row->forwarded, 1);
+	} else
+		ck_assert_int_eq(row->forwarded, -1);
+	(*n)++;
+	return 0;
+}
+
+START_TEST(test_audit_batch_read_back_by_key_and_pruned)
+{
+	struct sshx_store *s = store_open(SSHX_STORE_CREATE);
+	int64_t now = (int64_t)time(NULL);
+	struct sshx_store_audit_rec recs[2] = {
+		{ .time = now - 10 * 86400, .actor = "agentd", .uid = 1, .pid = 2,
+		    .action = "agent.sign", .fingerprint = "SHA256:k",
+		    .result = "ok", .forwarded = -1 },
+		{ .time = now, .actor = "agentd", .uid = 1, .pid = 2,
+		    .action = "agent.sign", .fingerprint = "SHA256:k",
+		    .result = "ok", .kind = "userauth", .peer_user = "alice",
+		    .forwarded = 1 },
+	};
+	struct sshx_store_audit other = { .actor = "sshxctl", .action = "hosts.add",
+	    .fingerprint = "SHA256:other", .result = "ok" };
+	int n = 0;
+
+	ck_ok(sshx_store_audit_batch(s, recs, 2));
+	ck_ok(sshx_store_audit(s, &other));
+	ck_ok(sshx_store_foreach_audit(s, 0, "SHA256:k", count_agent_row, &n));
+	ck_assert_int_eq(n, 2);
+	n = 0;
+	ck_ok(sshx_store_foreach_audit(s, now - 86400, "SHA256:k", count_agent_row, &n));
+	ck_assert_int_eq(n, 1);
+	n = 0;
+	ck_ok(sshx_store_foreach_audit(s, 0, NULL, count_agent_row, &n));
+	ck_assert_int_eq(n, 3);
+	/* A batch prunes by the retention like a single row does. */
+	ck_ok(sshx_store_set_retention(s, 2 * 86400));
+	recs[1].time = now + 1;
+	ck_ok(sshx_store_audit_batch(s, &recs[1], 1));
+	n = 0;
+	ck_ok(sshx_store_foreach_audit(s, 0, "SHA256:k", count_agent_row, &n));
+	ck_assert_int_eq(n, 2);
+	sshx_store_close(s);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE time < "
+	    "strftime('%s', 'now') - 86400"), 0);
+}
+END_TEST
+
+START_TEST(test_version_2_database_upgrades_keeping_rows)
+{
+	struct sshx_store *s;
+	char sql[128];
+	size_t i;
+
+	/* A database as the build before the agent's audit columns left it. */
+	ck_assert_int_ge(sshx_schema_count, 3);
+	for (i = 0; i < 2; i++)
+		raw_exec(dbpath, sshx_schema_migrations[i].sql);
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; "
+	    "PRAGMA user_version = 2;", APP_ID);
+	raw_exec(dbpath, sql);
+	raw_exec(dbpath, "INSERT INTO meta (name, value) VALUES ('hash-key', "
+	    "zeroblob(32)); INSERT INTO audit (time, actor, action, result) "
+	    "VALUES (5, 'sshxctl', 'hosts.add', 'ok');");
+	ck_assert_int_eq(chmod(dbpath, 0600), 0);
+	s = store_open(0);
+	sshx_store_close(s);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), sshx_store_schema_version());
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE action = "
+	    "'hosts.add' AND kind IS NULL AND forwarded IS NULL"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE "
+	    "type = 'index' AND name = 'audit_by_fingerprint'"), 1);
+}
+END_TEST
+
 /* ---- Transactions ---- */
 
 START_TEST(test_rollback_leaves_nothing)
@@ -1475,6 +1617,12 @@ store_suite(void)
 	    test_callback_stops_and_may_call_back);
 	add(s, "patterns: order, EXISTS, remove", test_patterns_order_exists_remove);
 	add(s, "audit row contents", test_audit_row_contents);
+	add(s, "audit batch: rows as given, all or nothing",
+	    test_audit_batch_rows_as_given);
+	add(s, "audit batch: read back by key, pruned by retention",
+	    test_audit_batch_read_back_by_key_and_pruned);
+	add(s, "a version 2 database upgrades, keeping its rows",
+	    test_version_2_database_upgrades_keeping_rows);
 	add(s, "rollback leaves nothing", test_rollback_leaves_nothing);
 	add(s, "begin_read is a snapshot", test_begin_read_is_a_snapshot);
 	add(s, "concurrent writers lose nothing", test_concurrent_writers_lose_nothing);

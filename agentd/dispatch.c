@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "conn.h"
+#include "dest.h"
 #include "dispatch.h"
 #include "err.h"
 #include "handlers.h"
@@ -18,6 +19,7 @@
 #include "key.h"
 #include "log.h"
 #include "proto.h"
+#include "scope.h"
 
 void (*dispatch_conn_released)(struct conn *c);
 
@@ -51,6 +53,8 @@ agent_free(struct agent *ag)
 	vault_free(ag);
 	free(ag->policy.askpass);
 	ag->policy.askpass = NULL;
+	scope_conf_free(ag->policy.scopes);
+	ag->policy.scopes = NULL;
 }
 
 void
@@ -93,24 +97,30 @@ static void
 process_request_identities(struct agent *ag, struct conn *c)
 {
 	struct sshx_buf *msg = NULL, *list = NULL;
-	struct identity *id;
+	struct identity *id, **v = NULL;
 	const uint8_t *blob;
-	size_t i, len, room, need;
+	size_t i, len, room, need, nv = 0;
 	uint32_t n = 0;
 	int r = SSHX_ERR_ALLOC;
 
 	if ((msg = sshx_buf_new()) == NULL || (list = sshx_buf_new()) == NULL)
 		goto out;
 	/* A locked agent lists nothing: nothing it holds is usable. */
-	for (i = 0; !ag->locked && i < idtab_count(ag->idtab); i++) {
-		id = idtab_at(ag->idtab, i);
+	if (!ag->locked && idtab_count(ag->idtab) > 0) {
+		if ((v = calloc(idtab_count(ag->idtab), sizeof(*v))) == NULL)
+			goto out;
+		/* Only what this connection may use, in its order (scope.c). */
+		nv = scope_list(ag, c, v, idtab_count(ag->idtab));
+	}
+	for (i = 0; i < nv; i++) {
+		id = v[i];
 		blob = sshx_key_blob(id->key, &len);
 		need = 8 + len + strlen(id->comment);
 		room = SSHX_AGENT_MAX_FRAME - 5 - sshx_buf_len(list);
 		if (need > room) {
 			sshx_log_warn("identity list truncated to %u of %zu keys: "
-			    "the reply would exceed %u bytes", n,
-			    idtab_count(ag->idtab), SSHX_AGENT_MAX_FRAME);
+			    "the reply would exceed %u bytes", n, nv,
+			    SSHX_AGENT_MAX_FRAME);
 			break;
 		}
 		if ((r = sshx_buf_put_string(list, blob, len)) != 0 ||
@@ -132,6 +142,7 @@ process_request_identities(struct agent *ag, struct conn *c)
 	}
 	sshx_buf_free(msg);
 	sshx_buf_free(list);
+	free(v);
 }
 
 /* Ends a job's hold on its connection: frees it if it died, or carries on with its input. */
@@ -151,7 +162,8 @@ job_release_conn(struct agent *ag, struct conn *c)
 
 /* Reads the constraints of an ADD_ID_CONSTRAINED; 0 or an error (the add then fails). */
 static int
-parse_constraints(struct sshx_buf *m, uint32_t *lifetimep, int *confirmp)
+parse_constraints(struct sshx_buf *m, uint32_t *lifetimep, int *confirmp,
+    struct dest_set **destsp)
 {
 	int seen_life = 0, seen_confirm = 0;
 	unsigned int count = 0;
@@ -190,12 +202,20 @@ parse_constraints(struct sshx_buf *m, uint32_t *lifetimep, int *confirmp)
 		case SSH_AGENT_CONSTRAIN_EXTENSION:
 			if ((r = sshx_buf_get_cstring(m, &name, NULL)) != 0)
 				return r;
-			/*
-			 * Destination restrictions are not enforced yet; accepting
-			 * one silently would make the key usable everywhere.
-			 */
+			if (strcmp(name, SSHX_EXT_RESTRICT_DEST) == 0 &&
+			    *destsp == NULL) {
+				free(name);
+				if ((r = dest_parse(m, destsp)) != 0) {
+					sshx_log_info("add refused: bad destination "
+					    "constraint: %s", sshx_strerror(r));
+					return r;
+				}
+				break;
+			}
+			/* Accepting an unknown restriction would drop it silently. */
 			sshx_log_info("add refused: constraint extension \"%.64s\" "
-			    "is not supported", name);
+			    "is %s", name, *destsp != NULL ? "given twice" :
+			    "not supported");
 			free(name);
 			return SSHX_ERR_CONSTRAINT;
 		default:
@@ -206,12 +226,28 @@ parse_constraints(struct sshx_buf *m, uint32_t *lifetimep, int *confirmp)
 	return 0;
 }
 
+/* Returns a copy of a key's public blob, or NULL. */
+static uint8_t *
+dup_blob(const struct sshx_key *key, size_t *lenp)
+{
+	const uint8_t *b = sshx_key_blob(key, lenp);
+	uint8_t *p;
+
+	if ((p = malloc(*lenp)) != NULL)
+		memcpy(p, b, *lenp);
+	return p;
+}
+
 static void
 process_add_identity(struct agent *ag, struct conn *c, struct sshx_buf *m,
     int constrained)
 {
 	struct sshx_key *key = NULL;
+	struct dest_set *dests = NULL;
+	struct identity *id;
 	char *comment = NULL, fp[SSHX_FP_LEN];
+	uint8_t *blob = NULL;
+	size_t bloblen;
 	uint32_t lifetime = 0;
 	uint64_t death = 0;
 	int confirm = 0, r;
@@ -235,7 +271,7 @@ process_add_identity(struct agent *ag, struct conn *c, struct sshx_buf *m,
 		goto fail;
 	}
 	if (constrained) {
-		if ((r = parse_constraints(m, &lifetime, &confirm)) != 0)
+		if ((r = parse_constraints(m, &lifetime, &confirm, &dests)) != 0)
 			goto fail;
 	} else if (sshx_buf_len(m) != 0) {
 		sshx_log_info("add refused: trailing bytes after the comment");
@@ -253,6 +289,14 @@ process_add_identity(struct agent *ag, struct conn *c, struct sshx_buf *m,
 	if (lifetime != 0)
 		death = agent_now_ms() + (uint64_t)lifetime * 1000;
 	fp_of(key, fp);
+	if (dests != NULL && dest_has_ca(dests))
+		sshx_log_warn("add %s: destination constraints name host "
+		    "certificate authorities; those entries never match (host "
+		    "certificates are not supported)", fp);
+	/* Kept to find the identity again: idtab_add may free key. */
+	blob = dup_blob(key, &bloblen);
+	if (blob == NULL)
+		goto fail;
 	if ((r = idtab_add(ag->idtab, key, comment, death, confirm,
 	    ag->max_identities)) != 0) {
 		if (r == SSHX_ERR_LIMIT)
@@ -264,15 +308,25 @@ process_add_identity(struct agent *ag, struct conn *c, struct sshx_buf *m,
 	}
 	key = NULL;		/* transferred */
 	comment = NULL;		/* transferred */
+	/* Re-adding a key replaces its destination constraints too, as OpenSSH. */
+	if ((id = idtab_find(ag->idtab, blob, bloblen)) != NULL) {
+		dest_free(id->dests);
+		id->dests = dests;
+		dests = NULL;	/* transferred */
+	}
 	if (death != 0 && (ag->next_expiry == 0 || death < ag->next_expiry))
 		ag->next_expiry = death;
-	sshx_log_info("added %s%s%s", fp,
-	    lifetime ? " with a lifetime" : "", confirm ? " (confirm)" : "");
+	sshx_log_info("added %s%s%s%s", fp,
+	    lifetime ? " with a lifetime" : "", confirm ? " (confirm)" : "",
+	    id != NULL && id->dests != NULL ? " restricted to destinations" : "");
+	free(blob);
 	send_status(c, SSH_AGENT_SUCCESS);
 	return;
  fail:
 	sshx_key_free(key);
 	free(comment);
+	free(blob);
+	dest_free(dests);
 	send_status(c, SSH_AGENT_FAILURE);
 }
 
@@ -323,6 +377,15 @@ dispatch_message(struct agent *ag, struct conn *c, const uint8_t *p, size_t len)
 		return;
 	}
 	type = p[0];
+	/* A scoped socket serves its keys, nothing that changes the agent. */
+	if (!scope_request_allowed(c, type, m)) {
+		sshx_log_info("conn %lu: request %u refused on a scoped socket: "
+		    "only listing, signing, query and session-bind are served "
+		    "there", c->serial, type);
+		send_status(c, SSH_AGENT_FAILURE);
+		sshx_buf_free(m);
+		return;
+	}
 	/* Policy gate: a locked agent answers only listing, unlock and extensions. */
 	if (ag->locked && type != SSH_AGENTC_UNLOCK &&
 	    type != SSH_AGENTC_REQUEST_IDENTITIES && type != SSH_AGENTC_EXTENSION) {

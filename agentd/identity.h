@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct dest_set;
 struct sshx_key;
 
 struct identity {
@@ -19,6 +20,7 @@ struct identity {
 	char *kr_name;		/* name in the keyring, or NULL (added by a client) */
 	unsigned int refs;	/* table + jobs */
 	int removed;		/* no longer in the table */
+	struct dest_set *dests;	/* restrict-destination constraints, or NULL */
 };
 
 struct idtab;

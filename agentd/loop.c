@@ -22,6 +22,7 @@
 #include "err.h"
 #include "log.h"
 #include "loop.h"
+#include "scope.h"
 #include "vault.h"
 #include "worker.h"
 
@@ -103,9 +104,12 @@ accept_clients(struct loop *lp, int lfd)
 			close(fd);
 			return;
 		}
+		c->scope = scope_by_listener(lp->ag, lfd);
 		lp->conns[lp->nconns++] = c;
-		sshx_log_debug("conn %lu: uid %u pid %d", c->serial,
-		    (unsigned)cred.uid, (int)cred.pid);
+		sshx_log_debug("conn %lu: uid %u pid %d%s%s", c->serial,
+		    (unsigned)cred.uid, (int)cred.pid,
+		    c->scope != NULL ? " on socket " : "",
+		    c->scope != NULL ? c->scope->name : "");
 	}
 }
 

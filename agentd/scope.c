@@ -199,20 +199,27 @@ scope_fwd_prompt(const struct conn *c, const char *comment, const char *fp,
     char *out, size_t outlen)
 {
 	char dest[SSHX_FP_LEN] = "(unknown)", via[SSHX_FP_LEN] = "(unknown)";
-	size_t i;
+	size_t i, at = 0;
 
-	if (c->nbinds > 0 &&
-	    sshx_key_fingerprint(c->binds[c->nbinds - 1].hostkey, dest) != 0)
-		strcpy(dest, "(unknown)");
 	/* The forwarding host: the last hop that relays the agent. */
 	for (i = c->nbinds; i > 0; i--) {
 		if (c->binds[i - 1].forwarding) {
+			at = i;
 			if (sshx_key_fingerprint(c->binds[i - 1].hostkey, via) != 0)
 				strcpy(via, "(unknown)");
 			break;
 		}
 	}
-	snprintf(out, outlen, "Allow forwarded use of key %s?\n"
-	    "Key fingerprint %s.\nForwarded to the host with key %s;\n"
-	    "destination host key %s.", comment, fp, via, dest);
+	/* A bind after it is the host that the forwarding host logs in to. */
+	if (at < c->nbinds && sshx_key_fingerprint(c->binds[c->nbinds - 1].hostkey,
+	    dest) != 0)
+		strcpy(dest, "(unknown)");
+	if (at < c->nbinds)
+		snprintf(out, outlen, "Allow forwarded use of key %s?\n"
+		    "Key fingerprint %s.\nForwarded to the host with key %s;\n"
+		    "destination host key %s.", comment, fp, via, dest);
+	else
+		snprintf(out, outlen, "Allow forwarded use of key %s?\n"
+		    "Key fingerprint %s.\nForwarded to the host with key %s;\n"
+		    "no further destination named.", comment, fp, via);
 }

@@ -7,6 +7,8 @@ Modes (output: "ok - ..." / "not ok - ..." lines for lib.sh's run_py):
                               connection stays usable, and requests that change the agent fail
   login-fails PORT KNOWN_HOSTS USER
                               Paramiko with the agent on $SSH_AUTH_SOCK gets no login
+  signs SOCK PUB yes|no       a sign request for PUB (listed or not) gets a signature, or FAILURE
+  bad-constraints SOCK        adds with malformed or unknown constraint extensions are refused
   bound SOCK HOSTKEY_FILE USER PUB LISTED SIGNS
                               a connection bound (session-bind) to the host key in HOSTKEY_FILE
                               lists PUB or not (LISTED yes/no), and signs a userauth request for
@@ -20,7 +22,7 @@ import paramiko
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import agentproto  # noqa: E402
-from agentproto import string  # noqa: E402
+from agentproto import string, u32  # noqa: E402
 
 
 def mode_lists(p, args):
@@ -82,6 +84,37 @@ def mode_login_fails(p, args):
             "Paramiko on the main socket gets no login (every key is tried, sshd gives up first)")
 
 
+def mode_signs(p, args):
+    sock, pub, want = args
+    blob = agentproto.read_pub(pub)[1]
+    name = os.path.basename(pub)
+    with agentproto.AgentConn(sock) as a:
+        try:
+            a.sign(blob, b"sshx forwarded data", agentproto.FLAG_RSA_SHA2_256)
+            got = "yes"
+        except agentproto.Refused:
+            got = "no"
+    p.equal(got, want, "a raw sign request for %s %s" % (name, "is signed" if want == "yes" else "gets FAILURE"))
+
+
+def mode_bad_constraints(p, args):
+    sock = args[0]
+    ext = bytes([255]) + string("restrict-destination-v00@openssh.com")
+    hop_to = string("") + string("host") + string("")  # a "to" hop without host keys
+    cases = [
+        ("a truncated destination constraint", ext + u32(40) + b"\0\0"),
+        ("a destination constraint whose 'to' hop has no host key",
+         ext + string(string(string(string("") + string("") + string("")) + string(hop_to) + string("")))),
+        ("an empty destination constraint list", ext + string(b"")),
+        ("an unknown constraint extension", bytes([255]) + string("frobnicate@example.com") + string(b"")),
+    ]
+    with agentproto.AgentConn(sock) as a:
+        before = len(a.list_identities())
+        for desc, constraints in cases:
+            p.equal(a.add_ed25519(os.urandom(32), "bad", constraints), False, "add refused: %s" % desc)
+        p.equal(len(a.list_identities()), before, "none of the refused adds left a key in the agent")
+
+
 def load_hostkey(path):
     """Returns (public blob, sign function) of an OpenSSH ed25519 private key file."""
     from cryptography.hazmat.primitives import serialization
@@ -128,7 +161,7 @@ def main():
     mode, args = sys.argv[1], sys.argv[2:]
     p = agentproto.Points()
     {"lists": mode_lists, "scoped-refusals": mode_scoped_refusals, "login-fails": mode_login_fails,
-     "bound": mode_bound}[mode](p, args)
+     "bound": mode_bound, "signs": mode_signs, "bad-constraints": mode_bad_constraints}[mode](p, args)
     return 0
 
 

@@ -109,7 +109,7 @@ scope_permits(const struct agent *ag, const struct conn *c,
     const struct identity *id, const uint8_t *data, size_t dlen,
     int *fwd_confirmp, char *why, size_t whylen)
 {
-	char fp[SSHX_FP_LEN], *user = NULL;
+	char fp[SSHX_FP_LEN] = "", *user = NULL;
 	int pol, ok;
 
 	*fwd_confirmp = 0;
@@ -119,7 +119,9 @@ scope_permits(const struct agent *ag, const struct conn *c,
 		sshx_why(why, whylen, "a session-bind on this connection failed");
 		return 0;
 	}
-	if (sshx_key_fingerprint(id->key, fp) != 0) {
+	/* Only scopes and forwarding need it: plain local listings stay cheap. */
+	if ((c->scope != NULL || conn_forwarded(c)) &&
+	    sshx_key_fingerprint(id->key, fp) != 0) {
 		sshx_why(why, whylen, "cannot compute the key's fingerprint");
 		return 0;
 	}

@@ -47,7 +47,14 @@ dest_free(struct dest_set *set)
 		hop_clear(&set->v[i].to);
 	}
 	free(set->v);
+	free(set->wire);
 	free(set);
+}
+
+int
+dest_put(const struct dest_set *set, struct sshx_buf *b)
+{
+	return sshx_buf_put_string(b, set->wire, set->wirelen);
 }
 
 /* Reads a user or host name; an empty one means "not given" (NULL). */
@@ -177,10 +184,13 @@ dest_parse(struct sshx_buf *m, struct dest_set **setp)
 	*setp = NULL;
 	if ((r = sshx_buf_froms(m, &b)) != 0)
 		return r;
-	if ((set = calloc(1, sizeof(*set))) == NULL) {
+	if ((set = calloc(1, sizeof(*set))) == NULL ||
+	    (set->wire = malloc(sshx_buf_len(b) + 1)) == NULL) {
 		r = SSHX_ERR_ALLOC;
 		goto out;
 	}
+	memcpy(set->wire, sshx_buf_ptr(b), sshx_buf_len(b));
+	set->wirelen = sshx_buf_len(b);
 	while (sshx_buf_len(b) > 0) {
 		if (set->n >= DEST_MAX_CONSTRAINTS) {
 			r = SSHX_ERR_LIMIT;

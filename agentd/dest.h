@@ -40,6 +40,8 @@ struct dest_constraint {
 struct dest_set {
 	struct dest_constraint *v;
 	size_t n;
+	uint8_t *wire;		/* the constraint list as received, to seal it */
+	size_t wirelen;
 };
 
 /*
@@ -47,6 +49,8 @@ struct dest_set {
  * constraints) from m into a new set; 0 or a negative SSHX_ERR_*.
  */
 int dest_parse(struct sshx_buf *m, struct dest_set **setp);
+/* Appends the set as dest_parse reads it (a lock seals it with the key). */
+int dest_put(const struct dest_set *set, struct sshx_buf *b);
 /* Frees a set; NULL is allowed. */
 void dest_free(struct dest_set *set);
 /* Returns 1 when some hop of the set names a certificate authority. */

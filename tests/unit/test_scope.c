@@ -467,6 +467,40 @@ START_TEST(every_truncated_destination_constraint_is_refused)
 }
 END_TEST
 
+/* Sends LOCK (or UNLOCK) with passphrase pw; returns the reply type. */
+static int
+lock_msg(int unlock, const char *pw)
+{
+	struct sshx_buf *m = msg_new(unlock ? SSH_AGENTC_UNLOCK : SSH_AGENTC_LOCK);
+	int t;
+
+	ck_ok(sshx_buf_put_cstring(m, pw));
+	t = roundtrip(m);
+	sshx_buf_free(m);
+	return t;
+}
+
+START_TEST(lock_and_unlock_keep_destination_constraints)
+{
+	struct sshx_key *k = gen(), *host = gen();
+	struct sshx_buf *cons = dest_constraint("", host);
+	struct conn *c2 = conn_new(-1, 0, 0);
+
+	ck_assert_int_eq(add_key(k, cons), SSH_AGENT_SUCCESS);
+	ck_assert_int_eq(lock_msg(0, "pw"), SSH_AGENT_SUCCESS);
+	ck_assert_int_eq(lock_msg(1, "pw"), SSH_AGENT_SUCCESS);
+	ck_assert_uint_eq(idtab_count(ag.idtab), 1);
+	ck_assert_ptr_nonnull(idtab_at(ag.idtab, 0)->dests);
+	ck_assert(!listed_on(c, k, NULL));
+	bind_on(c2, host, "sid", 0);
+	ck_assert(listed_on(c2, k, NULL));
+	conn_free(c2);
+	sshx_buf_free(cons);
+	sshx_key_free(k);
+	sshx_key_free(host);
+}
+END_TEST
+
 static Suite *
 scope_suite(void)
 {
@@ -481,6 +515,7 @@ scope_suite(void)
 	tcase_add_test(tc, forwarded_connection_follows_each_keys_policy);
 	tcase_add_test(tc, restrict_destination_is_checked_against_binds);
 	tcase_add_test(tc, every_truncated_destination_constraint_is_refused);
+	tcase_add_test(tc, lock_and_unlock_keep_destination_constraints);
 	suite_add_tcase(s, tc);
 	return s;
 }

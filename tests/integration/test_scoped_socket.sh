@@ -146,4 +146,27 @@ bad_config "an unknown section is refused" "bad.conf:1: unknown section \"host\"
 printf '[socket d]\nkeys = k\npath = relative.sock\n' >"$T/bad.conf"
 bad_config "a relative socket path is refused" "bad.conf:3: path: expected an absolute"
 
+# --- keyring keys are named by their keyring name; the socket's own path is honoured.
+KR=$T/kr/keyring
+pass_file "$T/pass" "scoped socket passphrase"
+setsid -w timeout -k 2 60 "$SSHXCTL" --keyring "$KR" --passphrase-file "$T/pass" keyring init \
+	--kdf-memory 8 --kdf-time 1 </dev/null >"$T/ctl.out" 2>&1 ||
+	bail "sshxctl keyring init" "$(cat "$T/ctl.out")"
+for name in kother kdeploy; do
+	setsid -w timeout -k 2 60 "$SSHXCTL" --keyring "$KR" --passphrase-file "$T/pass" key generate \
+		--name "$name" </dev/null >"$T/pub/$name.pub" 2>"$T/ctl.out" ||
+		bail "sshxctl key generate --name $name" "$(cat "$T/ctl.out")"
+done
+cat >"$T/agentd.conf" <<EOF
+[socket kr]
+keys = kdeploy, $ED_FP
+path = $T/kr.sock
+EOF
+start_agent_with --config "$T/agentd.conf" --keyring "$KR" --passphrase-file "$T/pass" \
+	--no-secret-service
+ssh-add "$T/keys/ed25519" >/dev/null 2>&1
+is "the main socket lists both keyring keys and the ssh-add key" 3 "$(ssh-add -l | grep -c SHA256)"
+run_py scope_agent.py lists "$T/kr.sock" "$T/pub/kdeploy.pub" "$T/pub/ed25519.pub"
+stop_agent
+
 done_testing

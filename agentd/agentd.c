@@ -30,6 +30,7 @@
 #include "fs.h"
 #include "log.h"
 #include "loop.h"
+#include "scope.h"
 #include "settings.h"
 #include "vault.h"
 #include "worker.h"
@@ -38,8 +39,9 @@
 
 static volatile sig_atomic_t quit;
 
-/* Where the socket lives and whether this process must unlink it at exit. */
-static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+/* The sockets this process created (main first) and must unlink at exit. */
+static char sock_paths[1 + SCOPE_MAX_SOCKETS][sizeof(((struct sockaddr_un *)0)->sun_path)];
+static size_t nsock_paths;
 static pid_t sock_owner = -1;
 
 static void
@@ -73,12 +75,16 @@ usage(FILE *f)
 	    "  --version      print the version\n");
 }
 
-/* Removes the socket when this process created it. */
+/* Removes the sockets when this process created them. */
 static void
 cleanup_socket(void)
 {
-	if (sock_owner == getpid() && sock_path[0] != '\0')
-		unlink(sock_path);
+	size_t i;
+
+	if (sock_owner != getpid())
+		return;
+	for (i = 0; i < nsock_paths; i++)
+		unlink(sock_paths[i]);
 }
 
 /* Builds the default directory path for the socket into out. */
@@ -182,6 +188,8 @@ listen_unix(const char *path)
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
+	if (nsock_paths >= sizeof(sock_paths) / sizeof(*sock_paths))
+		return -1;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		sshx_log_error("socket path too long (%zu bytes, at most %zu): %s",
 		    strlen(path), sizeof(sun.sun_path) - 1, path);
@@ -203,7 +211,8 @@ listen_unix(const char *path)
 		return -1;
 	}
 	umask(old);
-	memcpy(sock_path, path, strlen(path) + 1);	/* length checked above */
+	/* Length checked above. */
+	memcpy(sock_paths[nsock_paths++], path, strlen(path) + 1);
 	sock_owner = getpid();
 	if (chmod(path, 0600) == -1 || listen(fd, SOMAXCONN) == -1) {
 		sshx_log_error("listen %s: %s", path, strerror(errno));
@@ -212,6 +221,56 @@ listen_unix(const char *path)
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * Opens the extra socket of each [socket NAME] section: its "path", else
+ * NAME.sock beside the main socket given with -a, else in the default
+ * directory (made safe as for the main socket). Appends the descriptors to
+ * fds; 0 or -1.
+ */
+static int
+open_scoped_sockets(struct agent *ag, const char *sockarg, int *fds,
+    size_t *nfds)
+{
+	struct scope_conf *sc = ag->policy.scopes;
+	struct sock_scope *s;
+	char dir[PATH_MAX], path[PATH_MAX];
+	const char *slash;
+	size_t i;
+	int n;
+
+	for (i = 0; sc != NULL && i < sc->nsocks; i++) {
+		s = sc->socks[i];
+		if (s->path != NULL)
+			n = snprintf(path, sizeof(path), "%s", s->path);
+		else if (sockarg != NULL &&
+		    (slash = strrchr(sockarg, '/')) != NULL)
+			n = snprintf(path, sizeof(path), "%.*s/%s.sock",
+			    (int)(slash - sockarg), sockarg, s->name);
+		else if (sockarg != NULL)
+			n = snprintf(path, sizeof(path), "%s.sock", s->name);
+		else {
+			if (default_socket_dir(dir, sizeof(dir)) != 0 ||
+			    secure_dir(dir) != 0)
+				return -1;
+			n = snprintf(path, sizeof(path), "%s/%s.sock", dir,
+			    s->name);
+		}
+		if (n < 0 || (size_t)n >= sizeof(path)) {
+			sshx_log_error("socket path of [socket %s] too long",
+			    s->name);
+			return -1;
+		}
+		if ((s->fd = listen_unix(path)) == -1)
+			return -1;
+		fds[(*nfds)++] = s->fd;
+		sshx_log_info("listening on %s for [socket %s]: %zu key%s; "
+		    "adding, removing, locking and sshx control requests are "
+		    "refused there", path, s->name, s->nkeys,
+		    s->nkeys == 1 ? "" : "s");
+	}
+	return 0;
 }
 
 /* Returns the socket handed over by systemd (LISTEN_FDS), or -1 when there is none. */
@@ -397,7 +456,8 @@ main(int argc, char **argv)
 	char krpath[PATH_MAX], dbpath[PATH_MAX];
 	int ch, foreground = 0, debug = 0, csh = -1, do_kill = 0, no_secret = 0;
 	int no_audit = 0;
-	int allow_sha1 = 0, lfd, r, ret = 1;
+	int allow_sha1 = 0, lfd, r, ret = 1, fds[1 + SCOPE_MAX_SOCKETS];
+	size_t nfds = 0, i;
 	long lifetime = -1, ncpu;
 	char *end;
 	pid_t pid;
@@ -546,6 +606,11 @@ main(int argc, char **argv)
 		if ((lfd = listen_unix(path)) == -1)
 			goto out;
 	}
+	fds[nfds++] = lfd;
+	if (open_scoped_sockets(&ag, sockarg, fds, &nfds) != 0) {
+		cleanup_socket();
+		goto out;
+	}
 
 	if (!foreground) {
 		if ((pid = fork()) == -1) {
@@ -614,12 +679,13 @@ main(int argc, char **argv)
 		goto out;
 	}
 	sshx_log_debug("%ld signing threads", ncpu);
-	r = loop_run(&ag, &lfd, 1, &quit, &unblock);
+	r = loop_run(&ag, fds, nfds, &quit, &unblock);
 	cleanup_socket();
 	worker_stop();
 	/* Everything queued reaches the database before agentd exits. */
 	audit_stop();
-	close(lfd);
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
 	if (r == 0) {
 		sshx_log_info("exiting");
 		ret = 0;

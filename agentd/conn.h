@@ -12,6 +12,7 @@
 
 struct sshx_buf;
 struct sshx_key;
+struct sock_scope;
 
 /* Longest session identifier accepted in a bind (a SHA-512 hash is 64 bytes). */
 #define SSHX_AGENT_MAX_SID	128
@@ -42,6 +43,7 @@ struct conn {
 	size_t nbinds;
 	int bind_failed;	/* a session-bind was refused on this connection */
 	unsigned long serial;	/* for log lines */
+	const struct sock_scope *scope;	/* keys of the socket, NULL = main socket */
 };
 
 /* Returns a new connection for fd (not owned until success), or NULL. */

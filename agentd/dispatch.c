@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "buf.h"
 #include "conn.h"
+#include "dest.h"
 #include "dispatch.h"
 #include "err.h"
 #include "handlers.h"
@@ -20,6 +21,7 @@
 #include "key.h"
 #include "log.h"
 #include "proto.h"
+#include "scope.h"
 
 void (*dispatch_conn_released)(struct conn *c);
 
@@ -53,6 +55,8 @@ agent_free(struct agent *ag)
 	vault_free(ag);
 	free(ag->policy.askpass);
 	ag->policy.askpass = NULL;
+	scope_conf_free(ag->policy.scopes);
+	ag->policy.scopes = NULL;
 }
 
 void
@@ -91,35 +95,66 @@ fp_of(const struct sshx_key *key, char out[static SSHX_FP_LEN])
 
 /* ---- REQUEST_IDENTITIES ---- */
 
+/*
+ * Moves the keys in a rotation grace after all others, each group in its
+ * order, so that a client trying keys in order logs in with the new key
+ * first. 0 or SSHX_ERR_ALLOC.
+ */
+static int
+retiring_last(struct identity **v, size_t n)
+{
+	struct identity **t;
+	size_t i, k = 0;
+
+	for (i = 0; i < n && !v[i]->retiring; i++)
+		;
+	if (i == n)
+		return 0;
+	if ((t = calloc(n, sizeof(*t))) == NULL)
+		return SSHX_ERR_ALLOC;
+	for (i = 0; i < n; i++)
+		if (!v[i]->retiring)
+			t[k++] = v[i];
+	for (i = 0; i < n; i++)
+		if (v[i]->retiring)
+			t[k++] = v[i];
+	memcpy(v, t, n * sizeof(*v));
+	free(t);
+	return 0;
+}
+
 static void
 process_request_identities(struct agent *ag, struct conn *c)
 {
 	struct sshx_buf *msg = NULL, *list = NULL;
-	struct identity *id;
+	struct identity *id, **v = NULL;
 	const uint8_t *blob;
-	size_t i, len, room, need, total = idtab_count(ag->idtab);
+	size_t i, len, room, need, nv = 0;
 	char detail[64];
 	uint32_t n = 0;
 	int r = SSHX_ERR_ALLOC;
 
 	if ((msg = sshx_buf_new()) == NULL || (list = sshx_buf_new()) == NULL)
 		goto out;
-	/*
-	 * A locked agent lists nothing: nothing it holds is usable. Keys in
-	 * a rotation grace come after all others (a second pass), so that a
-	 * client trying keys in order logs in with the new key first.
-	 */
-	for (i = 0; !ag->locked && i < 2 * total; i++) {
-		id = idtab_at(ag->idtab, i % total);
-		if (id->retiring != (i >= total))
-			continue;
+	/* A locked agent lists nothing: nothing it holds is usable. */
+	if (!ag->locked && idtab_count(ag->idtab) > 0) {
+		if ((v = calloc(idtab_count(ag->idtab), sizeof(*v))) == NULL)
+			goto out;
+		/* Only what this connection may use, in its order (scope.c). */
+		nv = scope_list(ag, c, v, idtab_count(ag->idtab));
+		if ((r = retiring_last(v, nv)) != 0)
+			goto out;
+		r = SSHX_ERR_ALLOC;
+	}
+	for (i = 0; i < nv; i++) {
+		id = v[i];
 		blob = sshx_key_blob(id->key, &len);
 		need = 8 + len + strlen(id->comment);
 		room = SSHX_AGENT_MAX_FRAME - 5 - sshx_buf_len(list);
 		if (need > room) {
 			sshx_log_warn("identity list truncated to %u of %zu keys: "
-			    "the reply would exceed %u bytes", n,
-			    idtab_count(ag->idtab), SSHX_AGENT_MAX_FRAME);
+			    "the reply would exceed %u bytes", n, nv,
+			    SSHX_AGENT_MAX_FRAME);
 			break;
 		}
 		if ((r = sshx_buf_put_string(list, blob, len)) != 0 ||
@@ -145,6 +180,7 @@ process_request_identities(struct agent *ag, struct conn *c)
 	}
 	sshx_buf_free(msg);
 	sshx_buf_free(list);
+	free(v);
 }
 
 /* Ends a job's hold on its connection: frees it if it died, or carries on with its input. */
@@ -165,7 +201,7 @@ job_release_conn(struct agent *ag, struct conn *c)
 /* Reads the constraints of an ADD_ID_CONSTRAINED; 0 or an error (the add then fails). */
 static int
 parse_constraints(struct sshx_buf *m, uint32_t *lifetimep, int *confirmp,
-    const char **whyp)
+    struct dest_set **destsp, const char **whyp)
 {
 	int seen_life = 0, seen_confirm = 0;
 	unsigned int count = 0;
@@ -209,14 +245,24 @@ parse_constraints(struct sshx_buf *m, uint32_t *lifetimep, int *confirmp,
 		case SSH_AGENT_CONSTRAIN_EXTENSION:
 			if ((r = sshx_buf_get_cstring(m, &name, NULL)) != 0)
 				return r;
-			/*
-			 * Destination restrictions are not enforced yet; accepting
-			 * one silently would make the key usable everywhere.
-			 */
+			if (strcmp(name, SSHX_EXT_RESTRICT_DEST) == 0 &&
+			    *destsp == NULL) {
+				free(name);
+				if ((r = dest_parse(m, destsp)) != 0) {
+					sshx_log_info("add refused: bad destination "
+					    "constraint: %s", sshx_strerror(r));
+					*whyp = "bad destination constraint";
+					return r;
+				}
+				break;
+			}
+			/* Accepting an unknown restriction would drop it silently. */
 			sshx_log_info("add refused: constraint extension \"%.64s\" "
-			    "is not supported", name);
+			    "is %s", name, *destsp != NULL ? "given twice" :
+			    "not supported");
+			*whyp = *destsp != NULL ? "destination constraint given "
+			    "twice" : "constraint extension not supported";
 			free(name);
-			*whyp = "constraint extension not supported";
 			return SSHX_ERR_CONSTRAINT;
 		default:
 			sshx_log_info("add refused: unknown constraint %u", ctype);
@@ -228,13 +274,29 @@ parse_constraints(struct sshx_buf *m, uint32_t *lifetimep, int *confirmp,
 	return 0;
 }
 
+/* Returns a copy of a key's public blob, or NULL. */
+static uint8_t *
+dup_blob(const struct sshx_key *key, size_t *lenp)
+{
+	const uint8_t *b = sshx_key_blob(key, lenp);
+	uint8_t *p;
+
+	if ((p = malloc(*lenp)) != NULL)
+		memcpy(p, b, *lenp);
+	return p;
+}
+
 static void
 process_add_identity(struct agent *ag, struct conn *c, struct sshx_buf *m,
     int constrained)
 {
 	struct sshx_key *key = NULL;
+	struct dest_set *dests = NULL;
+	struct identity *id;
 	char *comment = NULL, fp[SSHX_FP_LEN] = "", detail[96];
 	const char *why = NULL, *result = AUDIT_REFUSED;
+	uint8_t *blob = NULL;
+	size_t bloblen;
 	uint32_t lifetime = 0;
 	uint64_t death = 0;
 	int confirm = 0, r;
@@ -264,7 +326,8 @@ process_add_identity(struct agent *ag, struct conn *c, struct sshx_buf *m,
 		goto fail;
 	}
 	if (constrained) {
-		if ((r = parse_constraints(m, &lifetime, &confirm, &why)) != 0)
+		if ((r = parse_constraints(m, &lifetime, &confirm, &dests,
+		    &why)) != 0)
 			goto fail;
 	} else if (sshx_buf_len(m) != 0) {
 		sshx_log_info("add refused: trailing bytes after the comment");
@@ -283,6 +346,16 @@ process_add_identity(struct agent *ag, struct conn *c, struct sshx_buf *m,
 		lifetime = ag->policy.default_lifetime;
 	if (lifetime != 0)
 		death = agent_now_ms() + (uint64_t)lifetime * 1000;
+	if (dests != NULL && dest_has_ca(dests))
+		sshx_log_warn("add %s: destination constraints name host "
+		    "certificate authorities; those entries never match (host "
+		    "certificates are not supported)", fp);
+	/* Kept to find the identity again: idtab_add may free key. */
+	if ((blob = dup_blob(key, &bloblen)) == NULL) {
+		why = "out of memory";
+		result = AUDIT_FAILED;
+		goto fail;
+	}
 	if ((r = idtab_add(ag->idtab, key, comment, death, confirm,
 	    ag->max_identities)) != 0) {
 		if (r == SSHX_ERR_LIMIT) {
@@ -298,16 +371,28 @@ process_add_identity(struct agent *ag, struct conn *c, struct sshx_buf *m,
 	}
 	key = NULL;		/* transferred */
 	comment = NULL;		/* transferred */
+	/* Re-adding a key replaces its destination constraints too, as OpenSSH. */
+	if ((id = idtab_find(ag->idtab, blob, bloblen)) != NULL) {
+		dest_free(id->dests);
+		id->dests = dests;
+		dests = NULL;	/* transferred */
+	}
 	if (death != 0 && (ag->next_expiry == 0 || death < ag->next_expiry))
 		ag->next_expiry = death;
-	sshx_log_info("added %s%s%s", fp,
-	    lifetime ? " with a lifetime" : "", confirm ? " (confirm)" : "");
+	sshx_log_info("added %s%s%s%s", fp,
+	    lifetime ? " with a lifetime" : "", confirm ? " (confirm)" : "",
+	    id != NULL && id->dests != NULL ? " restricted to destinations" : "");
 	if (lifetime != 0)
-		snprintf(detail, sizeof(detail), "lifetime %u s%s", lifetime,
-		    confirm ? ", confirm" : "");
+		snprintf(detail, sizeof(detail), "lifetime %u s%s%s", lifetime,
+		    confirm ? ", confirm" : "", id != NULL && id->dests != NULL ?
+		    ", restricted to destinations" : "");
 	else
-		snprintf(detail, sizeof(detail), "%s", confirm ? "confirm" : "");
+		snprintf(detail, sizeof(detail), "%s%s", confirm ? "confirm" : "",
+		    id != NULL && id->dests != NULL ? (confirm ?
+		    ", restricted to destinations" : "restricted to destinations") :
+		    "");
 	audit_simple(c, "agent.add", AUDIT_OK, fp, detail[0] ? detail : NULL);
+	free(blob);
 	send_status(c, SSH_AGENT_SUCCESS);
 	return;
  fail:
@@ -315,6 +400,8 @@ process_add_identity(struct agent *ag, struct conn *c, struct sshx_buf *m,
 	    why != NULL ? why : "malformed request");
 	sshx_key_free(key);
 	free(comment);
+	free(blob);
+	dest_free(dests);
 	send_status(c, SSH_AGENT_FAILURE);
 }
 
@@ -377,6 +464,15 @@ dispatch_message(struct agent *ag, struct conn *c, const uint8_t *p, size_t len)
 		return;
 	}
 	type = p[0];
+	/* A scoped socket serves its keys, nothing that changes the agent. */
+	if (!scope_request_allowed(c, type, m)) {
+		sshx_log_info("conn %lu: request %u refused on a scoped socket: "
+		    "only listing, signing, query and session-bind are served "
+		    "there", c->serial, type);
+		send_status(c, SSH_AGENT_FAILURE);
+		sshx_buf_free(m);
+		return;
+	}
 	/* Policy gate: a locked agent answers only listing, unlock and extensions. */
 	if (ag->locked && type != SSH_AGENTC_UNLOCK &&
 	    type != SSH_AGENTC_REQUEST_IDENTITIES && type != SSH_AGENTC_EXTENSION) {

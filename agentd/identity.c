@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dest.h"
 #include "err.h"
 #include "identity.h"
 #include "key.h"
@@ -33,6 +34,7 @@ identity_unref(struct identity *id)
 	sshx_key_free(id->key);
 	free(id->comment);
 	free(id->kr_name);
+	dest_free(id->dests);
 	explicit_bzero(id, sizeof(*id));
 	free(id);
 }

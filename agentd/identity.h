@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct dest_set;
 struct sshx_key;
 
 struct identity {
@@ -20,6 +21,7 @@ struct identity {
 	int retiring;		/* a rotated-out keyring key in its grace: listed last */
 	unsigned int refs;	/* table + jobs */
 	int removed;		/* no longer in the table */
+	struct dest_set *dests;	/* restrict-destination constraints, or NULL */
 };
 
 struct idtab;

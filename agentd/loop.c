@@ -24,6 +24,7 @@
 #include "err.h"
 #include "log.h"
 #include "loop.h"
+#include "scope.h"
 #include "vault.h"
 #include "worker.h"
 
@@ -123,9 +124,12 @@ accept_clients(struct loop *lp, int lfd)
 		}
 		/* Once per connection: the pid may be reused after the peer exits. */
 		conn_read_exe(c);
+		c->scope = scope_by_listener(lp->ag, lfd);
 		lp->conns[lp->nconns++] = c;
-		sshx_log_debug("conn %lu: uid %u pid %d exe %s", c->serial,
-		    (unsigned)cred.uid, (int)cred.pid, c->exe != NULL ? c->exe : "?");
+		sshx_log_debug("conn %lu: uid %u pid %d exe %s%s%s", c->serial,
+		    (unsigned)cred.uid, (int)cred.pid, c->exe != NULL ? c->exe : "?",
+		    c->scope != NULL ? " on socket " : "",
+		    c->scope != NULL ? c->scope->name : "");
 	}
 }
 

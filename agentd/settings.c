@@ -11,6 +11,7 @@
 
 #include "err.h"
 #include "policy.h"
+#include "scope.h"
 #include "settings.h"
 
 /* Parses yes/no; returns 0 or 1, or -1 when it is neither. */
@@ -62,10 +63,11 @@ config_load(const char *path, int optional, struct agent_policy *policy,
     char *err, size_t errlen)
 {
 	char line[CONFIG_MAX_LINE + 2], *k, *v, *eq;
+	struct scope_parser sp = { .path = path };
 	unsigned long n;
 	unsigned int lineno = 0;
 	FILE *f;
-	int fd, b, r = SSHX_ERR_INVALID_FORMAT;
+	int fd, b, sr, r = SSHX_ERR_INVALID_FORMAT;
 
 	err[0] = '\0';
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
@@ -89,6 +91,14 @@ config_load(const char *path, int optional, struct agent_policy *policy,
 		k = trim(line);
 		if (*k == '\0' || *k == '#')
 			continue;
+		if (*k == '[') {
+			if ((sr = scope_conf_section(policy, &sp, k, lineno, err,
+			    errlen)) != 0) {
+				r = sr;
+				goto out;
+			}
+			continue;
+		}
 		if ((eq = strchr(k, '=')) == NULL) {
 			snprintf(err, errlen, "%s:%u: expected \"key = value\"",
 			    path, lineno);
@@ -97,6 +107,15 @@ config_load(const char *path, int optional, struct agent_policy *policy,
 		*eq = '\0';
 		k = trim(k);
 		v = trim(eq + 1);
+		if (sp.sock != NULL || sp.rule != NULL) {
+			/* Inside a section: everything up to the next belongs to it. */
+			if ((sr = scope_conf_setting(&sp, k, v, lineno, err,
+			    errlen)) != 0) {
+				r = sr;
+				goto out;
+			}
+			continue;
+		}
 		if (strcmp(k, "allow-sha1") == 0) {
 			if ((b = parse_bool(v)) < 0)
 				goto bad_value;
@@ -113,6 +132,10 @@ config_load(const char *path, int optional, struct agent_policy *policy,
 			if (parse_uint(v, 1, 3600, &n) != 0)
 				goto bad_value;
 			policy->askpass_timeout = (uint32_t)n;
+		} else if (strcmp(k, "forwarding") == 0) {
+			if ((b = scope_parse_fwd(v)) < 0)
+				goto bad_value;
+			policy->forwarding = b;
 		} else {
 			snprintf(err, errlen, "%s:%u: unknown setting \"%.64s\"",
 			    path, lineno, k);
@@ -129,7 +152,7 @@ config_load(const char *path, int optional, struct agent_policy *policy,
 		r = SSHX_ERR_SYSTEM;
 		goto out;
 	}
-	r = 0;
+	r = scope_conf_end(&sp, err, errlen);
  out:
 	explicit_bzero(line, sizeof(line));
 	fclose(f);

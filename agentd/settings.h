@@ -1,4 +1,7 @@
-/* agentd.conf: "key = value" lines, '#' comments. */
+/*
+ * agentd.conf: "key = value" lines and "#" comments; "[key SELECTOR]" and
+ * "[socket NAME]" sections are read by scopeconf.c.
+ */
 #ifndef AGENTD_SETTINGS_H
 #define AGENTD_SETTINGS_H
 

@@ -26,6 +26,7 @@
 #include "key.h"
 #include "log.h"
 #include "proto.h"
+#include "scope.h"
 #include "sigdata.h"
 #include "worker.h"
 
@@ -302,10 +303,10 @@ process_sign_request(struct agent *ag, struct conn *c, struct sshx_buf *m)
 	size_t bloblen = 0, dlen = 0;
 	struct sign_job *j = NULL;
 	struct identity *id;
-	char fp[SSHX_FP_LEN], comment[256];
+	char fp[SSHX_FP_LEN], comment[256], scope_why[256];
 	const char *why = "malformed request", *result = AUDIT_FAILED;
 	uint32_t flags;
-	int r;
+	int r, fwd_confirm;
 
 	if ((r = sshx_buf_get_string_direct(m, &blob, &bloblen)) != 0 ||
 	    (r = sshx_buf_get_string_direct(m, &data, &dlen)) != 0 ||
@@ -321,10 +322,12 @@ process_sign_request(struct agent *ag, struct conn *c, struct sshx_buf *m)
 		why = "key not held";
 		goto fail;
 	}
-	if (c->bind_failed) {
-		sshx_log_warn("refusing signature with %s: a session-bind on "
-		    "this connection failed", fp_of(id->key, fp));
-		why = "a session-bind on this connection failed";
+	/* The same rule that decided whether the key is listed here. */
+	if (!scope_permits(ag, c, id, data, dlen, &fwd_confirm, scope_why,
+	    sizeof(scope_why))) {
+		sshx_log_warn("refusing signature with %s: %s",
+		    fp_of(id->key, fp), scope_why);
+		why = scope_why;
 		goto fail;
 	}
 	if (sshx_key_type(id->key) == SSHX_KEY_RSA &&
@@ -351,7 +354,7 @@ process_sign_request(struct agent *ag, struct conn *c, struct sshx_buf *m)
 	j->id = id;
 	j->dlen = dlen;
 	j->flags = flags;
-	j->confirm = id->confirm;
+	j->confirm = id->confirm || fwd_confirm;
 	/* Only when nothing is queued: replies must leave in order. */
 	j->direct_fd = (sshx_buf_len(c->out) == 0 && worker_threads() > 0) ?
 	    c->fd : -1;
@@ -368,9 +371,13 @@ process_sign_request(struct agent *ag, struct conn *c, struct sshx_buf *m)
 			goto fail;
 		j->askpass_timeout = ag->policy.askpass_timeout;
 		sanitize(comment, sizeof(comment), id->comment);
-		snprintf(j->prompt, sizeof(j->prompt),
-		    "Allow use of key %s?\nKey fingerprint %s.", comment,
-		    fp_of(id->key, fp));
+		if (fwd_confirm)
+			scope_fwd_prompt(c, comment, fp_of(id->key, fp),
+			    j->prompt, sizeof(j->prompt));
+		else
+			snprintf(j->prompt, sizeof(j->prompt),
+			    "Allow use of key %s?\nKey fingerprint %s.", comment,
+			    fp_of(id->key, fp));
 	}
 	identity_ref(id);
 	c->job = 1;

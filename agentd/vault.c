@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "crypto.h"
+#include "dest.h"
 #include "dispatch.h"
 #include "err.h"
 #include "identity.h"
@@ -347,7 +348,9 @@ vault_seal(struct agent *ag, const uint8_t key[static 32],
 		    id->death > now ? id->death - now : 1)) != 0 ||
 		    (r = sshx_buf_put_u8(plain, (uint8_t)id->confirm)) != 0 ||
 		    (r = sshx_buf_put_cstring(plain, id->kr_name != NULL ?
-		    id->kr_name : "")) != 0)
+		    id->kr_name : "")) != 0 ||
+		    (r = sshx_buf_put_u8(plain, id->dests != NULL)) != 0 ||
+		    (id->dests != NULL && (r = dest_put(id->dests, plain)) != 0))
 			goto out;
 	}
 	if ((r = sshx_buf_put_u8(plain, ag->vault.kr != NULL)) != 0 ||
@@ -384,11 +387,12 @@ vault_unseal(struct agent *ag, const uint8_t key[static 32])
 	struct sshx_buf *plain = NULL;
 	struct sshx_keyring *kr = NULL, *nkr = NULL;
 	struct sshx_key *k = NULL;
+	struct dest_set *dests = NULL;
 	struct identity *id;
 	char *comment = NULL, *name = NULL, why[512] = "";
 	uint64_t remain, now = agent_now_ms();
 	uint32_t count, i;
-	uint8_t confirm, has_kr;
+	uint8_t confirm, has_kr, has_dests;
 	int r;
 
 	if (ag->vault.sealed == NULL)
@@ -422,6 +426,13 @@ vault_unseal(struct agent *ag, const uint8_t key[static 32])
 		}
 		free(name);
 		name = NULL;
+		/* Destination constraints come back with the key, never dropped. */
+		if ((r = sshx_buf_get_u8(plain, &has_dests)) != 0 ||
+		    (has_dests && (r = dest_parse(plain, &dests)) != 0))
+			goto out;
+		dest_free(id->dests);
+		id->dests = dests;
+		dests = NULL;	/* transferred */
 		if (remain && (ag->next_expiry == 0 || now + remain < ag->next_expiry))
 			ag->next_expiry = now + remain;
 	}
@@ -452,6 +463,7 @@ vault_unseal(struct agent *ag, const uint8_t key[static 32])
 	sshx_key_free(k);
 	free(comment);
 	free(name);
+	dest_free(dests);
 	sshx_keyring_free(kr);
 	sshx_buf_free(plain);
 	return r;

@@ -339,6 +339,10 @@ StrictModes no
 PermitRootLogin no
 LogLevel VERBOSE
 EOF
+	# Extra lines a test sets before start_sshd (e.g. "MaxAuthTries 3").
+	if [ -n "${SSHD_EXTRA_CONFIG:-}" ]; then
+		printf '%s\n' "$SSHD_EXTRA_CONFIG" >>"$T/sshd/sshd_config"
+	fi
 }
 
 # Starts a private sshd on 127.0.0.1:$SSHD_PORT (a port free at run time), with its own host

@@ -19,6 +19,7 @@
 #include "key.h"
 #include "log.h"
 #include "proto.h"
+#include "scope.h"
 #include "worker.h"
 
 static struct agent ag;
@@ -451,6 +452,9 @@ START_TEST(session_bind_verified_recorded_and_capped)
 		ck_assert_int_eq(roundtrip(m, NULL), SSH_AGENT_SUCCESS);
 		sshx_buf_free(m);
 	}
+	/* A forwarded connection: keys are not forwarded unless allowed. */
+	ck_assert_int_eq(sign(user, "d", 0, NULL), SSH_AGENT_FAILURE);
+	ag.policy.forwarding = FWD_ALLOW;
 	ck_assert_int_eq(sign(user, "d", 0, NULL), SSH_AGENT_SIGN_RESPONSE);
 	m = bind_msg(host, host, "one-too-many", 0);
 	ck_assert_int_eq(roundtrip(m, NULL), SSH_AGENT_FAILURE);

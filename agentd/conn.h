@@ -38,6 +38,7 @@ struct conn {
 	struct sshx_buf *held;	/* a reply held back until resume_at */
 	uint64_t resume_at;	/* monotonic ms */
 	int dead;		/* close as soon as nothing references it */
+	int dispatching;	/* dispatch_input is running for it */
 	int orphan;		/* dropped by the loop; the job that holds it frees it */
 	struct session_bind binds[SSHX_AGENT_MAX_BINDS];
 	size_t nbinds;

@@ -530,8 +530,26 @@ dispatch_message(struct agent *ag, struct conn *c, const uint8_t *p, size_t len)
 	sshx_buf_free(m);
 }
 
+static void dispatch_frames(struct agent *ag, struct conn *c);
+
 void
 dispatch_input(struct agent *ag, struct conn *c)
+{
+	/*
+	 * A job that completes inline (no worker threads: unit tests and
+	 * fuzzers) releases the connection from inside the loop below, before
+	 * its frame is consumed: the running loop carries on instead.
+	 */
+	if (c->dispatching)
+		return;
+	c->dispatching = 1;
+	dispatch_frames(ag, c);
+	c->dispatching = 0;
+}
+
+/* The body of dispatch_input: handles the complete frames at the front of c->in. */
+static void
+dispatch_frames(struct agent *ag, struct conn *c)
 {
 	const uint8_t *p;
 	uint8_t *w;

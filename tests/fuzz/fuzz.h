@@ -1,7 +1,8 @@
 /*
  * Shared set-up of the libFuzzer harnesses: libgcrypt with its secure
- * memory, and the log quiet (a harness's refusals are expected, and their
- * messages would only slow it down).
+ * memory (registered with LeakSanitizer, see lsan-secmem.h), and the log
+ * quiet (a harness's refusals are expected, and their messages would only
+ * slow it down).
  */
 #ifndef SSHX_FUZZ_H
 #define SSHX_FUZZ_H
@@ -12,6 +13,7 @@
 
 #include "crypto.h"
 #include "log.h"
+#include "../lsan-secmem.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,6 +26,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (sshx_crypto_init(SSHX_SECMEM_SIZE) != 0)
 		abort();
 	sshx_log_init("fuzz", 0, SSHX_LOG_ERROR);
+	sshx_test_lsan_secmem();
 	return 0;
 }
 

@@ -655,6 +655,38 @@ START_TEST(framing_handles_split_zero_and_pipelined_frames)
 }
 END_TEST
 
+/*
+ * A job that completes inline (no worker threads) releases its connection
+ * from inside dispatch_input: the frames after it must each be handled
+ * once, in order (this recursed until the stack overflowed).
+ */
+START_TEST(inline_jobs_with_pipelined_frames_answer_each_once)
+{
+	struct sshx_key *host = gen(SSHX_KEY_ED25519, 0);
+	struct sshx_buf *bind = bind_msg(host, host, "pipelined", 0), *all;
+	static const uint8_t list[] = { 0, 0, 0, 1, 11 };
+	const uint8_t *p;
+
+	ck_assert_ptr_nonnull(all = sshx_buf_new());
+	ck_assert_int_eq(sshx_buf_put_u32(all, (uint32_t)sshx_buf_len(bind)), 0);
+	ck_assert_int_eq(sshx_buf_put(all, sshx_buf_ptr(bind), sshx_buf_len(bind)), 0);
+	ck_assert_int_eq(sshx_buf_put(all, list, sizeof(list)), 0);
+	ck_assert_int_eq(sshx_buf_put(all, list, sizeof(list)), 0);
+	feed(sshx_buf_ptr(all), sshx_buf_len(all));
+	ck_assert_uint_eq(sshx_buf_len(c->in), 0);
+	/* SUCCESS (5 bytes), then two empty identity lists (9 bytes each). */
+	ck_assert_uint_eq(sshx_buf_len(c->out), 5 + 9 + 9);
+	p = sshx_buf_ptr(c->out);
+	ck_assert_uint_eq(p[4], SSH_AGENT_SUCCESS);
+	ck_assert_uint_eq(p[9], SSH_AGENT_IDENTITIES_ANSWER);
+	ck_assert_uint_eq(p[18], SSH_AGENT_IDENTITIES_ANSWER);
+	ck_assert_uint_eq(c->nbinds, 1);
+	sshx_buf_free(bind);
+	sshx_buf_free(all);
+	sshx_key_free(host);
+}
+END_TEST
+
 START_TEST(confirm_asks_askpass_and_no_askpass_means_refuse)
 {
 	struct sshx_key *k = gen(SSHX_KEY_ED25519, 0);
@@ -705,6 +737,7 @@ proto_suite(void)
 	tcase_add_test(tc, random_garbage_never_crashes);
 	tcase_add_test(tc, oversized_frame_closes_the_connection);
 	tcase_add_test(tc, framing_handles_split_zero_and_pipelined_frames);
+	tcase_add_test(tc, inline_jobs_with_pipelined_frames_answer_each_once);
 	tcase_add_test(tc, confirm_asks_askpass_and_no_askpass_means_refuse);
 	suite_add_tcase(s, tc);
 	return s;

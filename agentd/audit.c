@@ -390,6 +390,13 @@ open_store(const char *path)
 	if ((r = sshx_store_set_sync(store, 0)) != 0)
 		sshx_log_warn("audit: %s: cannot relax syncing: %s", path,
 		    sshx_strerror(r));
+	/*
+	 * The writer only appends (and prunes by time): a small page cache
+	 * does, and keeps agentd's memory flat while the table grows.
+	 */
+	if ((r = sshx_store_set_cache_kib(store, AUDIT_CACHE_KIB)) != 0)
+		sshx_log_warn("audit: %s: cannot size the page cache: %s", path,
+		    sshx_strerror(r));
 	sshx_log_info("audit: recording agent operations in %s", path);
 }
 

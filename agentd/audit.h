@@ -24,6 +24,8 @@ struct sshx_sigdata;
  * interval instead of one per signature. A clean exit does not wait.
  */
 #define AUDIT_GATHER_MS		100
+/* The writer's SQLite page cache, in KiB. */
+#define AUDIT_CACHE_KIB		128
 /* How long the writer waits for sshxctl's write transactions, in ms. */
 #define AUDIT_BUSY_MS		5000
 

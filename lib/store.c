@@ -787,6 +787,18 @@ sshx_store_set_sync(struct sshx_store *s, int full)
 }
 
 int
+sshx_store_set_cache_kib(struct sshx_store *s, int kib)
+{
+	char sql[64];
+
+	if (s == NULL || kib < 16 || kib > 1024 * 1024)
+		return SSHX_ERR_INVALID_ARGUMENT;
+	/* A number this function formatted: nothing from outside reaches the SQL. */
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", kib);
+	return exec_sql(s->db, sql) == SQLITE_OK ? 0 : SSHX_ERR_INTERNAL;
+}
+
+int
 sshx_store_commit(struct sshx_store *s)
 {
 	int r;

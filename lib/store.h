@@ -62,6 +62,11 @@ int sshx_store_set_busy_timeout(struct sshx_store *s, int ms);
  * power (the database stays consistent either way). 0 or an error.
  */
 int sshx_store_set_sync(struct sshx_store *s, int full);
+/*
+ * Caps this connection's page cache at about kib KiB (SQLite's default is
+ * 2 MiB); a long-running writer of appended rows needs little. 0 or an error.
+ */
+int sshx_store_set_cache_kib(struct sshx_store *s, int kib);
 /* Commits; returns 0 or an error (the transaction is then rolled back). */
 int sshx_store_commit(struct sshx_store *s);
 /* Rolls back an open transaction; harmless without one. */

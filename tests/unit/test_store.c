@@ -1513,6 +1513,23 @@ START_TEST(test_begin_waits_for_another_writer)
 }
 END_TEST
 
+START_TEST(test_cache_size_and_sync_settings)
+{
+	struct sshx_store *s = store_open(SSHX_STORE_CREATE);
+	int64_t h;
+
+	ck_ok(sshx_store_set_cache_kib(s, 128));
+	ck_ok(sshx_store_set_sync(s, 0));
+	ck_err(sshx_store_set_cache_kib(s, 0), SSHX_ERR_INVALID_ARGUMENT);
+	ck_err(sshx_store_set_cache_kib(NULL, 128), SSHX_ERR_INVALID_ARGUMENT);
+	/* The connection still writes and reads as before. */
+	ck_ok(sshx_store_begin(s));
+	ck_ok(sshx_store_add_host(s, "cache.example", 22, 0, &h));
+	ck_ok(sshx_store_commit(s));
+	sshx_store_close(s);
+}
+END_TEST
+
 START_TEST(test_short_busy_timeout_gives_busy)
 {
 	struct sshx_store *s;
@@ -1629,6 +1646,7 @@ store_suite(void)
 	add(s, "concurrent creation migrates once", test_concurrent_creation_migrates_once);
 	add(s, "begin waits for another writer", test_begin_waits_for_another_writer);
 	add(s, "a short busy timeout gives BUSY", test_short_busy_timeout_gives_busy);
+	add(s, "cache size and sync settings", test_cache_size_and_sync_settings);
 	return s;
 }
 

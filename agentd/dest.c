@@ -15,9 +15,7 @@
 #include "dest.h"
 #include "err.h"
 #include "key.h"
-
-/* The message number of SSH_MSG_USERAUTH_REQUEST (RFC 4252). */
-#define USERAUTH_REQUEST	50
+#include "sigdata.h"
 
 /* Frees what a hop holds and clears it. */
 static void
@@ -329,14 +327,21 @@ dest_permitted(const struct dest_set *set, const struct conn *c,
 
 /* Returns 1 when the signature algorithm name pkalg fits key's type. */
 static int
-alg_fits(const char *pkalg, const struct sshx_key *key)
+alg_fits(const uint8_t *alg, size_t len, const struct sshx_key *key)
 {
 	enum sshx_key_type t = sshx_key_type(key);
 
-	if (t == SSHX_KEY_RSA && (strcmp(pkalg, "rsa-sha2-256") == 0 ||
-	    strcmp(pkalg, "rsa-sha2-512") == 0))
+	if (t == SSHX_KEY_RSA && ((len == 12 && memcmp(alg, "rsa-sha2-256",
+	    12) == 0) || (len == 12 && memcmp(alg, "rsa-sha2-512", 12) == 0)))
 		return 1;
-	return sshx_key_type_from_name(pkalg, strlen(pkalg)) == t;
+	return sshx_key_type_from_name(alg, len) == t;
+}
+
+/* Returns 1 when the len bytes at p are exactly the C string s. */
+static int
+is_str(const uint8_t *p, size_t len, const char *s)
+{
+	return len == strlen(s) && memcmp(p, s, len) == 0;
 }
 
 int
@@ -345,12 +350,9 @@ dest_check_userauth(const uint8_t *data, size_t dlen,
     char *why, size_t whylen)
 {
 	const struct session_bind *last;
-	struct sshx_buf *b = NULL;
-	const uint8_t *sid, *kblob, *hkblob = NULL, *blob;
-	char *user = NULL, *service = NULL, *method = NULL, *pkalg = NULL;
-	size_t sidlen, klen, hklen = 0, len;
-	uint8_t t, follows;
-	int r = SSHX_ERR_INVALID_FORMAT;
+	struct sshx_userauth ua;
+	const uint8_t *blob;
+	size_t len;
 
 	*userp = NULL;
 	if (c->nbinds == 0) {
@@ -358,66 +360,40 @@ dest_check_userauth(const uint8_t *data, size_t dlen,
 		return SSHX_ERR_PERMISSION;
 	}
 	last = &c->binds[c->nbinds - 1];
-	if ((b = sshx_buf_from(data, dlen)) == NULL)
-		return SSHX_ERR_ALLOC;
-	if (sshx_buf_get_string_direct(b, &sid, &sidlen) != 0 || sidlen == 0 ||
-	    sshx_buf_get_u8(b, &t) != 0 ||
-	    sshx_buf_get_cstring(b, &user, &len) != 0 ||
-	    sshx_buf_get_cstring(b, &service, NULL) != 0 ||
-	    sshx_buf_get_cstring(b, &method, NULL) != 0 ||
-	    sshx_buf_get_u8(b, &follows) != 0 ||
-	    sshx_buf_get_cstring(b, &pkalg, NULL) != 0 ||
-	    sshx_buf_get_string_direct(b, &kblob, &klen) != 0 ||
-	    t != USERAUTH_REQUEST || follows != 1 || len > DEST_MAX_NAME ||
-	    strcmp(service, "ssh-connection") != 0 || !alg_fits(pkalg, key)) {
+	if (sshx_userauth_parse(data, dlen, &ua) != 0 ||
+	    !is_str(ua.service, ua.servicelen, "ssh-connection") ||
+	    !alg_fits(ua.alg, ua.alglen, key)) {
 		sshx_why(why, whylen, "the data is not an SSH public key "
 		    "authentication request for this key");
-		goto out;
+		return SSHX_ERR_INVALID_FORMAT;
 	}
 	blob = sshx_key_blob(key, &len);
-	if (klen != len || memcmp(kblob, blob, len) != 0) {
+	if (ua.keylen != len || memcmp(ua.key, blob, len) != 0) {
 		sshx_why(why, whylen, "the authentication request names "
 		    "another key");
-		goto out;
+		return SSHX_ERR_INVALID_FORMAT;
 	}
-	if (strcmp(method, "publickey-hostbound-v00@openssh.com") == 0) {
-		if (sshx_buf_get_string_direct(b, &hkblob, &hklen) != 0)
-			goto bad;
-	} else if (strcmp(method, "publickey") != 0)
-		goto bad;
-	if (sshx_buf_len(b) != 0)
-		goto bad;
-	r = SSHX_ERR_PERMISSION;
 	/* ssh binds the session just before it authenticates in it. */
-	if (sidlen != last->sidlen || memcmp(sid, last->sid, sidlen) != 0) {
+	if (ua.sidlen != last->sidlen || memcmp(ua.sid, last->sid,
+	    ua.sidlen) != 0) {
 		sshx_why(why, whylen, "the request is for another session than "
 		    "the one last bound to the connection");
-		goto out;
+		return SSHX_ERR_PERMISSION;
 	}
-	if (c->nbinds > 1 && hkblob == NULL) {
+	if (c->nbinds > 1 && ua.hostkey == NULL) {
 		sshx_why(why, whylen, "a forwarded request does not name the "
 		    "host key it is for");
-		goto out;
+		return SSHX_ERR_PERMISSION;
 	}
-	if (hkblob != NULL) {
+	if (ua.hostkey != NULL) {
 		blob = sshx_key_blob(last->hostkey, &len);
-		if (hklen != len || memcmp(hkblob, blob, len) != 0) {
+		if (ua.hostkeylen != len || memcmp(ua.hostkey, blob, len) != 0) {
 			sshx_why(why, whylen, "the request names another host "
 			    "key than the session last bound");
-			goto out;
+			return SSHX_ERR_PERMISSION;
 		}
 	}
-	*userp = user;
-	user = NULL;	/* transferred */
-	r = 0;
-	goto out;
- bad:
-	sshx_why(why, whylen, "malformed public key authentication request");
- out:
-	sshx_buf_free(b);
-	free(user);
-	free(service);
-	free(method);
-	free(pkalg);
-	return r;
+	if ((*userp = strndup((const char *)ua.user, ua.userlen)) == NULL)
+		return SSHX_ERR_ALLOC;
+	return 0;
 }

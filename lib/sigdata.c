@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "err.h"
 #include "key.h"
 #include "sigdata.h"
 
@@ -61,44 +62,44 @@ equals(const uint8_t *p, size_t len, const char *s)
 	return len == strlen(s) && memcmp(p, s, len) == 0;
 }
 
-/*
- * string session_id, byte 50, string user, string service, string method,
- * bool TRUE, string alg, string key [, string hostkey when hostbound].
- */
-static int
-parse_userauth(struct sshx_buf *b, struct sshx_sigdata *out)
+int
+sshx_userauth_parse(const uint8_t *data, size_t len, struct sshx_userauth *ua)
 {
-	const uint8_t *sid, *user, *service, *method, *alg, *key, *hk;
-	size_t sidlen, ulen, slen, mlen, alen, klen, hklen;
+	struct sshx_buf *b;
+	const uint8_t *method;
+	size_t mlen;
 	uint8_t type, has_sig;
-	int hostbound;
+	int r = SSHX_ERR_INVALID_FORMAT;
 
-	if (get_capped(b, SSHX_SIGDATA_MAX_SID, &sid, &sidlen) != 0 ||
-	    sidlen == 0 ||
+	memset(ua, 0, sizeof(*ua));
+	if (data == NULL || len == 0 || (b = sshx_buf_from(data, len)) == NULL)
+		return r;
+	if (get_capped(b, SSHX_SIGDATA_MAX_SID, &ua->sid, &ua->sidlen) != 0 ||
+	    ua->sidlen == 0 ||
 	    sshx_buf_get_u8(b, &type) != 0 || type != SSH2_MSG_USERAUTH_REQUEST ||
-	    get_capped(b, SSHX_SIGDATA_MAX_NAME, &user, &ulen) != 0 ||
-	    memchr(user, '\0', ulen) != NULL ||
-	    get_capped(b, SSHX_SIGDATA_MAX_NAME, &service, &slen) != 0 ||
+	    get_capped(b, SSHX_SIGDATA_MAX_NAME, &ua->user, &ua->userlen) != 0 ||
+	    memchr(ua->user, '\0', ua->userlen) != NULL ||
+	    get_capped(b, SSHX_SIGDATA_MAX_NAME, &ua->service,
+	    &ua->servicelen) != 0 ||
 	    get_capped(b, SSHX_SIGDATA_MAX_NAME, &method, &mlen) != 0 ||
 	    sshx_buf_get_u8(b, &has_sig) != 0 || has_sig != 1 ||
-	    get_capped(b, SSHX_SIGDATA_MAX_NAME, &alg, &alen) != 0 ||
-	    get_capped(b, SSHX_SIGDATA_MAX_BLOB, &key, &klen) != 0 || klen == 0)
-		return -1;
-	if (equals(method, mlen, METHOD_PUBLICKEY))
-		hostbound = 0;
-	else if (equals(method, mlen, METHOD_HOSTBOUND))
-		hostbound = 1;
-	else
-		return -1;
-	if (hostbound && (get_capped(b, SSHX_SIGDATA_MAX_BLOB, &hk, &hklen) != 0 ||
-	    hklen == 0))
-		return -1;
-	if (sshx_buf_len(b) != 0)
-		return -1;
-	sshx_sigdata_text(out->user, sizeof(out->user), user, ulen);
-	if (hostbound)
-		sshx_key_fingerprint_blob(hk, hklen, out->hostkey_fp);
-	return 0;
+	    get_capped(b, SSHX_SIGDATA_MAX_NAME, &ua->alg, &ua->alglen) != 0 ||
+	    get_capped(b, SSHX_SIGDATA_MAX_BLOB, &ua->key, &ua->keylen) != 0 ||
+	    ua->keylen == 0)
+		goto out;
+	if (equals(method, mlen, METHOD_HOSTBOUND)) {
+		if (get_capped(b, SSHX_SIGDATA_MAX_BLOB, &ua->hostkey,
+		    &ua->hostkeylen) != 0 || ua->hostkeylen == 0)
+			goto out;
+	} else if (!equals(method, mlen, METHOD_PUBLICKEY))
+		goto out;
+	if (sshx_buf_len(b) == 0)
+		r = 0;
+ out:
+	sshx_buf_free(b);
+	if (r != 0)
+		memset(ua, 0, sizeof(*ua));
+	return r;
 }
 
 /* "SSHSIG", string namespace, string reserved, string hash_alg, string hash. */
@@ -123,6 +124,7 @@ parse_sshsig(struct sshx_buf *b, struct sshx_sigdata *out)
 enum sshx_sigdata_kind
 sshx_sigdata_parse(const uint8_t *data, size_t len, struct sshx_sigdata *out)
 {
+	struct sshx_userauth ua;
 	struct sshx_buf *b;
 	int sshsig;
 
@@ -134,9 +136,14 @@ sshx_sigdata_parse(const uint8_t *data, size_t len, struct sshx_sigdata *out)
 	    memcmp(data, SSHSIG_MAGIC, SSHSIG_MAGIC_LEN) == 0;
 	if (sshsig && parse_sshsig(b, out) == 0)
 		out->kind = SSHX_SIGDATA_SSHSIG;
-	else if (!sshsig && parse_userauth(b, out) == 0)
+	else if (!sshsig && sshx_userauth_parse(data, len, &ua) == 0) {
 		out->kind = SSHX_SIGDATA_USERAUTH;
-	else
+		sshx_sigdata_text(out->user, sizeof(out->user), ua.user,
+		    ua.userlen);
+		if (ua.hostkey != NULL)
+			sshx_key_fingerprint_blob(ua.hostkey, ua.hostkeylen,
+			    out->hostkey_fp);
+	} else
 		memset(out, 0, sizeof(*out));
 	sshx_buf_free(b);
 	return out->kind;

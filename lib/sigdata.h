@@ -36,6 +36,26 @@ struct sshx_sigdata {
 };
 
 /*
+ * The fields of an SSH userauth "publickey" request, pointing into the
+ * parsed data (valid as long as it is). hostkey is NULL unless the method
+ * is OpenSSH's publickey-hostbound-v00@openssh.com.
+ */
+struct sshx_userauth {
+	const uint8_t *sid, *user, *service, *alg, *key, *hostkey;
+	size_t sidlen, userlen, servicelen, alglen, keylen, hostkeylen;
+};
+
+/*
+ * Parses len bytes as a complete userauth request with a signature (string
+ * session_id, byte 50, string user, string service, string method, bool
+ * TRUE, string alg, string key [, string hostkey]) within the caps above,
+ * without NUL bytes in the user and without trailing bytes. Returns 0 or
+ * SSHX_ERR_INVALID_FORMAT. The agent's audit trail and its destination
+ * checks both read requests through this one parser.
+ */
+int sshx_userauth_parse(const uint8_t *data, size_t len, struct sshx_userauth *ua);
+
+/*
  * Classifies len bytes of data to be signed and fills *out (always, even
  * for garbage: then kind is SSHX_SIGDATA_UNKNOWN and every text is empty).
  * A request must be complete, within the caps above and without trailing

@@ -127,6 +127,40 @@ START_TEST(test_userauth_hostbound_gives_host_key_fingerprint)
 }
 END_TEST
 
+START_TEST(test_userauth_fields_point_into_the_request)
+{
+	struct ua u = { .has_sig = 0xff, .hostbound_blob = 1, .user = "deploy" };
+	struct sshx_buf *b = userauth(&u);
+	struct sshx_userauth ua;
+	const uint8_t *p = sshx_buf_ptr(b);
+
+	ck_ok(sshx_userauth_parse(p, sshx_buf_len(b), &ua));
+	ck_assert_uint_eq(ua.sidlen, 32);
+	ck_assert_ptr_eq(ua.sid, p + 4);
+	ck_assert_msg(ua.userlen == 6 && memcmp(ua.user, "deploy", 6) == 0,
+	    "expected the user \"deploy\"");
+	ck_assert_msg(ua.servicelen == 14 && memcmp(ua.service,
+	    "ssh-connection", 14) == 0, "expected the service ssh-connection");
+	ck_assert_msg(ua.alglen == 11 && memcmp(ua.alg, "ssh-ed25519", 11) == 0,
+	    "expected the algorithm ssh-ed25519");
+	ck_assert_msg(ua.keylen == sizeof(userkey) &&
+	    memcmp(ua.key, userkey, sizeof(userkey)) == 0, "expected the user key");
+	ck_assert_msg(ua.hostkeylen == sizeof(hostkey) &&
+	    memcmp(ua.hostkey, hostkey, sizeof(hostkey)) == 0,
+	    "expected the host key");
+	sshx_buf_free(b);
+	/* Without the hostbound method there is no host key; garbage is refused. */
+	u.hostbound_blob = 0;
+	b = userauth(&u);
+	ck_ok(sshx_userauth_parse(sshx_buf_ptr(b), sshx_buf_len(b), &ua));
+	ck_assert_ptr_null(ua.hostkey);
+	ck_err(sshx_userauth_parse(sshx_buf_ptr(b), sshx_buf_len(b) - 1, &ua),
+	    SSHX_ERR_INVALID_FORMAT);
+	ck_assert_ptr_null(ua.user);
+	sshx_buf_free(b);
+}
+END_TEST
+
 START_TEST(test_sshsig_namespace)
 {
 	struct sshx_buf *b = sshsig("file@example", 12);
@@ -310,6 +344,8 @@ sigdata_suite(void)
 	add(s, "userauth publickey: kind and user", test_userauth_publickey);
 	add(s, "hostbound userauth: the host key's fingerprint",
 	    test_userauth_hostbound_gives_host_key_fingerprint);
+	add(s, "userauth fields point into the request",
+	    test_userauth_fields_point_into_the_request);
 	add(s, "SSHSIG: kind and namespace", test_sshsig_namespace);
 	add(s, "every truncation and a trailing byte are unknown",
 	    test_truncated_and_padded_are_unknown);

@@ -19,6 +19,7 @@ struct identity {
 	int confirm;		/* ask through askpass before each use */
 	char *kr_name;		/* name in the keyring, or NULL (added by a client) */
 	int retiring;		/* a rotated-out keyring key in its grace: listed last */
+	int served;		/* vault_sync: its keyring record is still served */
 	unsigned int refs;	/* table + jobs */
 	int removed;		/* no longer in the table */
 	struct dest_set *dests;	/* restrict-destination constraints, or NULL */

@@ -184,14 +184,24 @@ vault_sync(struct agent *ag)
 	ag->vault.next_retire = 0;
 	if (ag->vault.kr == NULL)
 		return;
-	/* Drop keyring identities whose record went away or stopped being served. */
+	/*
+	 * Drop keyring identities whose record went away or stopped being
+	 * served. Matched by key, not by name: a rotation renames the key it
+	 * retires; and by the table's own lookup, one pass over the records.
+	 */
+	for (i = 0; i < idtab_count(ag->idtab); i++)
+		idtab_at(ag->idtab, i)->served = 0;
+	for (i = 0; (e = sshx_keyring_at(ag->vault.kr, i)) != NULL; i++) {
+		blob = sshx_key_blob(e->key, &len);
+		if (served(e, now) && (id = idtab_find(ag->idtab, blob, len)) != NULL)
+			id->served = 1;
+	}
 	for (i = 0; i < idtab_count(ag->idtab); ) {
 		id = idtab_at(ag->idtab, i);
-		/* By key, not by name: a rotation renames the key it retires. */
-		e = id->kr_name != NULL && sshx_key_fingerprint(id->key, fp) == 0 ?
-		    sshx_keyring_find(ag->vault.kr, fp) : NULL;
-		if (id->kr_name != NULL && (e == NULL || !served(e, now) ||
-		    !sshx_key_equal_public(e->key, id->key))) {
+		if (id->kr_name != NULL && !id->served) {
+			/* Rare: worth a lookup for the reason. */
+			e = sshx_key_fingerprint(id->key, fp) == 0 ?
+			    sshx_keyring_find(ag->vault.kr, fp) : NULL;
 			sshx_log_info("keyring key %s is no longer served%s",
 			    id->kr_name, e != NULL &&
 			    e->state == SSHX_KEYSTATE_RETIRING && e->retire_at <= now ?

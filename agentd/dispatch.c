@@ -123,6 +123,29 @@ retiring_last(struct identity **v, size_t n)
 	return 0;
 }
 
+/*
+ * Logs that a list reply was cut to n of total keys, once for each new pair
+ * rather than on every request: clients list on every connection.
+ */
+static void
+list_truncated(struct agent *ag, size_t n, size_t total, int by_size)
+{
+	if (ag->cut_listed == n && ag->cut_of == total)
+		return;
+	ag->cut_listed = n;
+	ag->cut_of = total;
+	if (by_size)
+		sshx_log_warn("identity list truncated to %zu of %zu keys: the "
+		    "reply would exceed %u bytes; the others still sign when "
+		    "asked by key, or serve them through a scoped socket", n,
+		    total, SSHX_AGENT_MAX_FRAME);
+	else
+		sshx_log_warn("identity list truncated to %zu of %zu keys: "
+		    "OpenSSH clients refuse a list of more than %u; the others "
+		    "still sign when asked by key, or serve them through a "
+		    "scoped socket", n, total, SSHX_AGENT_MAX_LISTED);
+}
+
 static void
 process_request_identities(struct agent *ag, struct conn *c)
 {
@@ -151,10 +174,8 @@ process_request_identities(struct agent *ag, struct conn *c)
 		blob = sshx_key_blob(id->key, &len);
 		need = 8 + len + strlen(id->comment);
 		room = SSHX_AGENT_MAX_FRAME - 5 - sshx_buf_len(list);
-		if (need > room) {
-			sshx_log_warn("identity list truncated to %u of %zu keys: "
-			    "the reply would exceed %u bytes", n, nv,
-			    SSHX_AGENT_MAX_FRAME);
+		if (n == SSHX_AGENT_MAX_LISTED || need > room) {
+			list_truncated(ag, n, nv, need > room);
 			break;
 		}
 		if ((r = sshx_buf_put_string(list, blob, len)) != 0 ||
@@ -162,6 +183,8 @@ process_request_identities(struct agent *ag, struct conn *c)
 			goto out;
 		n++;
 	}
+	if (i == nv)
+		ag->cut_listed = ag->cut_of = 0;
 	if ((r = sshx_buf_put_u8(msg, SSH_AGENT_IDENTITIES_ANSWER)) != 0 ||
 	    (r = sshx_buf_put_u32(msg, n)) != 0 ||
 	    (r = sshx_buf_put(msg, sshx_buf_ptr(list), sshx_buf_len(list))) != 0)

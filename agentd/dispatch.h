@@ -26,6 +26,7 @@ struct agent {
 	unsigned int unlock_failures;
 	struct vault vault;			/* the keyring, and what a lock sealed */
 	uint64_t next_expiry;			/* earliest identity death, 0 = none */
+	size_t cut_listed, cut_of;		/* last list truncation logged */
 };
 
 /* Initialises the agent with default policy; 0 or an error. */

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "crypto.h"
 #include "err.h"
+#include "secmem.h"
 
 static size_t secmem_size;
 
@@ -43,6 +44,12 @@ sshx_crypto_secmem_size(void)
 	return secmem_size;
 }
 
+/*
+ * Secure memory is sshx's own pool (secmem.c), whose allocations take
+ * constant time; libgcrypt's pool walks every block it holds on each
+ * allocation and free. In FIPS mode libgcrypt forbids outside allocators,
+ * so its own pool is used there.
+ */
 int
 sshx_crypto_init(size_t secmem)
 {
@@ -51,10 +58,17 @@ sshx_crypto_init(size_t secmem)
 	if (gcry_check_version("1.10.0") == NULL)
 		return SSHX_ERR_CRYPTO;
 	secmem = lockable(secmem);
-	gcry_control(GCRYCTL_SUSPEND_SECMEM_WARN);
-	if (gcry_control(GCRYCTL_INIT_SECMEM, secmem, 0) != 0)
-		return SSHX_ERR_CRYPTO;
-	gcry_control(GCRYCTL_RESUME_SECMEM_WARN);
+	if (!gcry_fips_mode_active()) {
+		if (sshx_secmem_init(secmem) != 0)
+			return SSHX_ERR_CRYPTO;
+		sshx_secmem_install_gcrypt();
+		secmem = sshx_secmem_size();
+	} else {
+		gcry_control(GCRYCTL_SUSPEND_SECMEM_WARN);
+		if (gcry_control(GCRYCTL_INIT_SECMEM, secmem, 0) != 0)
+			return SSHX_ERR_CRYPTO;
+		gcry_control(GCRYCTL_RESUME_SECMEM_WARN);
+	}
 	gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
 	secmem_size = secmem;
 	return 0;

@@ -32,6 +32,13 @@
 #define SSHX_AGENT_MAX_FRAME			(256 * 1024)
 /* Most identities the agent holds; adds beyond it are refused. */
 #define SSHX_AGENT_MAX_IDENTITIES		10000
+/*
+ * Most identities in one list reply: OpenSSH's clients (ssh, ssh-add,
+ * ssh-keygen -Y) reject a longer list as "invalid format" and then use no
+ * key at all, so a longer list is cut here and the rest stays usable for
+ * signing by blob and through scoped sockets.
+ */
+#define SSHX_AGENT_MAX_LISTED			2048
 /* Most session-bind records kept per connection (as OpenSSH). */
 #define SSHX_AGENT_MAX_BINDS			16
 /* Most constraints accepted in one add. */

@@ -224,14 +224,15 @@ start_agent_with() {
 	_wait_agent_started $!
 }
 
-# Records the agent started as PID, exports SSH_AUTH_SOCK=$SOCK and waits until it answers.
+# Records the agent started as PID, exports SSH_AUTH_SOCK=$SOCK and waits until it answers,
+# for up to AGENT_START_WAIT seconds (10).
 _wait_agent_started() {
 	AGENT_PID=$1
 	_pids="$_pids $AGENT_PID"
 	SSH_AUTH_SOCK=$SOCK
 	export SSH_AUTH_SOCK
 	_i=0
-	while [ "$_i" -lt 100 ]; do
+	while [ "$_i" -lt "$((${AGENT_START_WAIT:-10} * 10))" ]; do
 		if [ -S "$SOCK" ]; then
 			ssh-add -l >/dev/null 2>&1
 			case $? in
@@ -244,7 +245,7 @@ _wait_agent_started() {
 		sleep 0.1
 		_i=$((_i + 1))
 	done
-	bail "agent starts" "expected $SOCK to answer ssh-add -l within 10 s, it did not"
+	bail "agent starts" "expected $SOCK to answer ssh-add -l within ${AGENT_START_WAIT:-10} s, it did not"
 }
 
 # Stops the agent started by start_agent.

@@ -1,10 +1,12 @@
 """Resource limits of the agent on $1 (its pid $2):
 
-  identities  10,000 identities added one by one; the next one is refused; listing, signing with
-              the last and removing all still work
+  identities  10,000 identities added one by one; the next one is refused; listing gives the
+              first 2,048 (OpenSSH's client limit); the last still signs; removing all works; long
+              comments cut the list at one 256 KiB frame
   conns       1,000 connections open at once (this process raises its own descriptor limit):
               each is answered, or closed by the agent at its limit; the agent then serves again
   frames      a frame of exactly 256 KiB is served; one byte more closes that connection only
+  signpub F   the key of the OpenSSH public key file F is not listed, yet signs when asked by key
 
 Prints "ok - ..." / "not ok - ..." lines for lib.sh's run_py.
 """
@@ -36,6 +38,10 @@ def verify_ed25519(blob, data, sig):
         return False
 
 
+MAX_LISTED = 2048    # SSHX_AGENT_MAX_LISTED: OpenSSH's ssh and ssh-add refuse longer lists
+MAX_COMMENT = 4096   # SSHX_AGENT_MAX_COMMENT
+
+
 def seed(i):
     return i.to_bytes(4, "big") * 8
 
@@ -51,8 +57,11 @@ def mode_identities(p, path, pid):
         p.equal(refused, 0, "%d identities added one by one (%.1f s)" % (n, time.monotonic() - t0))
         p.equal(c.add_ed25519(seed(n), "one too many"), False, "identity %d is refused" % (n + 1))
         listed = c.list_identities()
-        p.check(0 < len(listed) <= n, "the listing answers with %d of %d keys (within one 256 KiB frame)"
-                % (len(listed), n), "got %d keys" % len(listed))
+        first = [ed25519_identity(seed(i))[0] for i in range(MAX_LISTED)]
+        p.check([b for b, _ in listed] == first,
+                "the listing answers with the first %d of %d keys, in order (OpenSSH's client limit)"
+                % (MAX_LISTED, n), "got %d keys" % len(listed))
+        p.equal(len(c.list_identities()), MAX_LISTED, "a second listing gives the same %d" % MAX_LISTED)
         blob = ed25519_identity(seed(n - 1))[0]
         data = b"limits: sign with the last of 10,000 identities"
         p.check(verify_ed25519(blob, data, c.sign(blob, data)),
@@ -61,6 +70,19 @@ def mode_identities(p, path, pid):
         p.equal(c.remove_all(), True, "removing all %d identities succeeds (%.2f s)"
                 % (n, time.monotonic() - t1))
         p.equal(len(c.list_identities()), 0, "... and none is left")
+        # Long comments fill the 256 KiB reply before the count limit.
+        big = 200
+        for i in range(big):
+            if not c.add_ed25519(seed(i), "%04d " % i + "c" * (MAX_COMMENT - 5)):
+                refused += 1
+        p.equal(refused, 0, "%d identities with %d-byte comments added" % (big, MAX_COMMENT))
+        listed = c.list_identities()
+        entry = 4 + len(first[0]) + 4 + MAX_COMMENT
+        fit = (MAX_FRAME - 5) // entry
+        p.check(len(listed) == fit and all(b == first[i] for i, (b, _) in enumerate(listed)),
+                "... the listing holds the first %d, as many as fit in one 256 KiB frame" % fit,
+                "got %d keys" % len(listed))
+        p.equal(c.remove_all(), True, "... and they are removed")
 
 
 def mode_conns(p, path, pid):
@@ -132,10 +154,24 @@ def mode_frames(p, path, pid):
         c.remove(blob)
 
 
+def mode_signpub(p, path, pid, pubfile):
+    import base64
+
+    with open(pubfile) as f:
+        blob = base64.b64decode(f.read().split()[1])
+    data = b"limits: sign with a key the list leaves out"
+    with AgentConn(path) as c:
+        listed = any(b == blob for b, _ in c.list_identities())
+        p.check(not listed, "the key of %s is not in the (cut) list" % os.path.basename(pubfile))
+        p.check(verify_ed25519(blob, data, c.sign(blob, data)),
+                "... yet the agent signs with it when asked by key, and the signature verifies")
+
+
 def main():
     mode, path, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
     p = Points()
-    {"identities": mode_identities, "conns": mode_conns, "frames": mode_frames}[mode](p, path, pid)
+    {"identities": mode_identities, "conns": mode_conns, "frames": mode_frames,
+     "signpub": mode_signpub}[mode](p, path, pid, *sys.argv[4:])
     return 0
 
 

@@ -568,6 +568,10 @@ main(int argc, char **argv)
 		    "secure memory", SSHX_SECMEM_SIZE);
 		goto out;
 	}
+	if (!sshx_crypto_secmem_locked())
+		sshx_log_warn("secure memory (%zu bytes) could not be locked in "
+		    "RAM: keys may be swapped to disk; raise RLIMIT_MEMLOCK "
+		    "(ulimit -l, LimitMEMLOCK=)", sshx_crypto_secmem_size());
 
 	if (keyring == NULL)
 		keyring = getenv("SSHX_KEYRING");

@@ -51,6 +51,13 @@ sshx_crypto_secmem_size(void)
  * so its own pool is used there.
  */
 int
+sshx_crypto_secmem_locked(void)
+{
+	/* Under FIPS mode libgcrypt's own pool warns by itself. */
+	return secmem_size == 0 || gcry_fips_mode_active() || sshx_secmem_locked();
+}
+
+int
 sshx_crypto_init(size_t secmem)
 {
 	if (gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P))

@@ -20,6 +20,11 @@ struct sshx_buf;
 int sshx_crypto_init(size_t secmem);
 /* The size of the secure-memory pool sshx_crypto_init set up (0 before it). */
 size_t sshx_crypto_secmem_size(void);
+/*
+ * 1 when the pool is locked in RAM; 0 when it could not be locked
+ * (RLIMIT_MEMLOCK), so that what it holds may be swapped out.
+ */
+int sshx_crypto_secmem_locked(void);
 /* Compares two buffers in constant time; returns 1 when equal. */
 int sshx_crypto_equal(const void *a, const void *b, size_t len);
 

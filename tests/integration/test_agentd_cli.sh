@@ -280,6 +280,29 @@ else
 fi
 stop_agent
 
+# ---- secure memory that cannot be locked is said, not hidden
+if grep -q "could not be locked" "$T/agent.log"; then
+	fail "with the default RLIMIT_MEMLOCK no warning about unlocked secure memory" \
+		"$(grep "could not be locked" "$T/agent.log")"
+else
+	ok "with the default RLIMIT_MEMLOCK no warning about unlocked secure memory"
+fi
+# A 64 KiB hard limit, and (as root) without CAP_IPC_LOCK, which would ignore the limit.
+: >"$T/agent.log"
+rm -f "$SOCK"
+prlimit --memlock=65536:65536 setpriv --inh-caps=-ipc_lock --bounding-set=-ipc_lock \
+	"$AGENTD" -D -a "$SOCK" --no-secret-service >/dev/null 2>>"$T/agent.log" &
+_wait_agent_started $!
+if grep -q "secure memory (1048576 bytes) could not be locked in RAM: keys may be swapped to disk; raise RLIMIT_MEMLOCK" "$T/agent.log"; then
+	ok "under a 64 KiB RLIMIT_MEMLOCK agentd warns that secure memory is not locked"
+else
+	fail "under a 64 KiB RLIMIT_MEMLOCK agentd warns that secure memory is not locked" \
+		"$(cat "$T/agent.log")"
+fi
+ssh-add "$T/keys/ed25519" >/dev/null 2>&1
+is "... and still serves keys" 1 "$(ssh-add -l 2>/dev/null | grep -c ED25519)"
+stop_agent
+
 # ---- failed unlocks slow that client only
 start_agent
 ssh-add "$T/keys/ed25519" >/dev/null 2>&1

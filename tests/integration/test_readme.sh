@@ -201,6 +201,16 @@ else
 fi
 chmod 600 "$DB"
 
+# No database (nothing pinned yet): known-hosts export exits 1 and the step stops there.
+run_recipe deploy-step "$W2" KNOWN_HOSTS="$T/app/none" SSHX_DB="$T/db/missing.db" SSHX_KEYRING="$KR" \
+	APP_PYTHON="$T/app-python"
+if [ "$RC" -eq 1 ] && [ ! -e "$T/app/none" ]; then
+	ok "the deploy step fails (exit 1) when there is no host database, writing no known_hosts"
+else
+	fail "the deploy step fails (exit 1) when there is no host database, writing no known_hosts" \
+		"expected exit 1 and no $T/app/none; got exit $RC:" "$(cat "$T/run.out")"
+fi
+
 deploy "$PYTHON_PARAMIKO"
 if [ "$RC" -eq 1 ] && grep -q 'CVE-2023-48795' "$T/run.out"; then
 	ok "the deploy step fails (exit 1) with Debian's Paramiko 2.12 (CVE-2023-48795)"

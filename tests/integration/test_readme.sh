@@ -229,6 +229,17 @@ else
 		"expected a non-zero exit and 'not found in known_hosts'; got exit $RC:" "$(cat "$T/py.out")"
 fi
 
+# A wrong pinned key: the sshd shows its real ed25519 key, Paramiko raises BadHostKeyException.
+ssh-keygen -q -t ed25519 -N '' -f "$T/app/wrong" >/dev/null 2>&1 || bail "generate a wrong host key" "ssh-keygen failed"
+printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(pub_blob "$T/app/wrong.pub")" >"$T/app/wrong_hosts"
+run_paramiko "$SOCK" "$T/app/wrong_hosts"
+if [ "$RC" -ne 0 ] && grep -q 'BadHostKeyException' "$T/py.out" && ! grep -qx "$LOGIN_USER" "$T/py.out"; then
+	ok "the Paramiko recipe refuses a host that shows another key than the pinned one"
+else
+	fail "the Paramiko recipe refuses a host that shows another key than the pinned one" \
+		"expected a non-zero exit and BadHostKeyException; got exit $RC:" "$(cat "$T/py.out")"
+fi
+
 # ---------------------------------------------------------------- rotation, retire, rollback
 
 FP0=$(fp_of "$T/old.pub")

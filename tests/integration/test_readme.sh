@@ -242,6 +242,8 @@ fi
 
 # ---------------------------------------------------------------- rotation, retire, rollback
 
+# TARGET is the file the test's sshd reads for $LOGIN_USER, so the recipe's scp pushes to it as a
+# local copy; what sshd then accepts is checked through real logins.
 FP0=$(fp_of "$T/old.pub")
 AK=$T/authorized_keys.$LOGIN_USER
 # The admin's copy of what servers get: the current key and another line that must stay.

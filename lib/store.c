@@ -74,6 +74,7 @@ enum stmt_id {
 	ST_RETENTION_SET,
 	ST_AUDIT_SINCE,
 	ST_AUDIT_KEY_SINCE,
+	ST_KEY_COUNT,
 	ST_COUNT_
 };
 
@@ -176,6 +177,7 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	/* Rows older than the retention (seconds, in meta) go; none without a setting. */
 	[ST_AUDIT_PRUNE] = "DELETE FROM audit WHERE time < ?1 - (SELECT value FROM meta "
 	    "WHERE name = '" STORE_RETENTION_NAME "' AND value > 0)",
+	[ST_KEY_COUNT] = "SELECT count(*) FROM host_keys",
 	[ST_RETENTION_GET] = "SELECT value FROM meta WHERE name = '"
 	    STORE_RETENTION_NAME "'",
 	[ST_RETENTION_SET] = "INSERT INTO meta (name, value) VALUES ('"
@@ -1261,6 +1263,24 @@ int
 sshx_store_foreach_key(struct sshx_store *s, sshx_store_key_cb cb, void *arg)
 {
 	return keys_run(s, ST_KEYS_ALL, NULL, NULL, cb, arg);
+}
+
+int
+sshx_store_count_keys(struct sshx_store *s, unsigned long *np)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	*np = 0;
+	if (s == NULL)
+		return SSHX_ERR_INVALID_ARGUMENT;
+	if ((r = stmt_get(s, ST_KEY_COUNT, &st)) != 0)
+		return r;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*np = (unsigned long)sqlite3_column_int64(st, 0);
+	r = rc == SQLITE_ROW ? 0 : map_rc(rc);
+	stmt_put(s, ST_KEY_COUNT, st);
+	return r;
 }
 
 int

@@ -156,6 +156,8 @@ typedef int (*sshx_store_key_cb)(const struct sshx_store_key *k, void *arg);
  * row by row, nothing accumulated. Returns 0, cb's non-zero value, or an error.
  */
 int sshx_store_foreach_key(struct sshx_store *s, sshx_store_key_cb cb, void *arg);
+/* Counts every stored key, the rows sshx_store_foreach_key visits; 0 or an error. */
+int sshx_store_count_keys(struct sshx_store *s, unsigned long *np);
 /* Calls cb for every key of one host, in the same order. */
 int sshx_store_foreach_host_key(struct sshx_store *s, int64_t host_id,
     sshx_store_key_cb cb, void *arg);

@@ -94,6 +94,7 @@ import_lines(struct apply *a, int fd, struct import_opts *o, struct import_resul
 			ctl_error(a->what, "cannot read the input: %s", strerror(errno));
 			goto out;
 		}
+		ctl_progress_step(1);
 		if (r == SSHX_ERR_LIMIT) {
 			note_invalid(res, lr.lineno, "line is longer than 65536 bytes");
 			continue;
@@ -237,7 +238,15 @@ hosts_import_main(int argc, char **argv, const struct globals *g)
 		ret = ctl_store_error(what, s, r);
 		goto out;
 	}
-	if ((r = import_lines(&a, fd, &o, &res)) != 0) {
+	/*
+	 * The input's length in lines is not known before it has been read. A
+	 * terminal on the input is someone typing: no line to redraw under them.
+	 */
+	if (!isatty(fd))
+		ctl_progress_start(g, what, 0);
+	r = import_lines(&a, fd, &o, &res);
+	ctl_progress_done();
+	if (r != 0) {
 		ret = r == SSHX_ERR_SYSTEM ? EXIT_RUNTIME : ctl_exit_code(r);
 		if (ret == EXIT_OK)
 			ret = EXIT_RUNTIME;

@@ -120,8 +120,10 @@ keyring_init_main(int argc, char **argv, const struct globals *g)
 		ret = ctl_exit_code(r);
 		goto out;
 	}
-	if ((r = sshx_keyring_create(sshx_buf_ptr(pass), sshx_buf_len(pass),
-	    &kdf, &kr)) != 0) {
+	ctl_progress_kdf_begin(g, &kdf);
+	r = sshx_keyring_create(sshx_buf_ptr(pass), sshx_buf_len(pass), &kdf, &kr);
+	ctl_progress_kdf_end(r == 0);
+	if (r != 0) {
 		ctl_error(what, "%s", sshx_strerror(r));
 		goto out;
 	}
@@ -144,6 +146,7 @@ keyring_passwd_main(int argc, char **argv, const struct globals *g)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *what = "keyring passwd", *newfile = NULL;
+	struct sshx_kdf_params kdf;
 	struct sshx_keyring *kr = NULL;
 	struct sshx_buf *pass = NULL, *old = NULL;
 	char path[PATH_MAX], why[512] = "";
@@ -170,8 +173,13 @@ keyring_passwd_main(int argc, char **argv, const struct globals *g)
 		ret = ctl_exit_code(r);
 		goto out;
 	}
-	if ((r = sshx_keyring_set_passphrase(kr, sshx_buf_ptr(pass),
-	    sshx_buf_len(pass), NULL)) != 0) {
+	/* The new passphrase gets the default cost, as it always has. */
+	sshx_keyring_default_kdf(&kdf);
+	ctl_progress_kdf_begin(g, &kdf);
+	r = sshx_keyring_set_passphrase(kr, sshx_buf_ptr(pass), sshx_buf_len(pass),
+	    &kdf);
+	ctl_progress_kdf_end(r == 0);
+	if (r != 0) {
 		ctl_error(what, "%s", sshx_strerror(r));
 		goto out;
 	}

@@ -114,6 +114,7 @@ static void
 host_done(struct export *x)
 {
 	if (x->host_id != 0 && x->host_rsa > 0 && x->host_nonrsa == 0) {
+		ctl_progress_clear();
 		fprintf(stderr, "sshxctl: %s: warning: %s has only an ssh-rsa key "
 		    "pinned; clients that prefer ed25519 or ecdsa host keys fail "
 		    "against it. Pin every key type the host has (ssh-keyscan).\n",
@@ -203,6 +204,7 @@ export_key_cb(const struct sshx_store_key *k, void *arg)
 	struct export *x = arg;
 	int rank = sshx_kh_type_rank(k->type), r;
 
+	ctl_progress_step(1);
 	if (k->host_id != x->host_id) {
 		if (x->nfilters > 0 && k->hashed && !host_selected(x, k)) {
 			x->skipped_hashed++;
@@ -228,6 +230,7 @@ export_key_cb(const struct sshx_store_key *k, void *arg)
 	}
 	/* Paramiko uses only the first key per host and type: write one, say so. */
 	if (!x->openssh && (x->host_types & (1U << rank)) != 0) {
+		ctl_progress_clear();
 		fprintf(stderr, "sshxctl: %s: note: %s has more than one pinned %s "
 		    "key; Paramiko uses only the first, so only the oldest is "
 		    "exported (left out: %s)\n", x->what, x->host_text, k->type,
@@ -302,6 +305,7 @@ export_main(int argc, char **argv, const struct globals *g)
 	struct sshx_fs_atomic *w;
 	const char *out_path = NULL;
 	char path[PATH_MAX], why[PATH_MAX + 256] = "", detail[PATH_MAX + 256];
+	unsigned long total;
 	mode_t mode = 0600;
 	int ch, r, ret = EXIT_RUNTIME;
 
@@ -371,12 +375,20 @@ export_main(int argc, char **argv, const struct globals *g)
 	}
 	if ((r = sshx_store_begin_read(s)) != 0 ||
 	    (x.hash && (r = sshx_store_hash_key(s, x.salt_key)) != 0) ||
-	    ((r = sshx_store_foreach_key(s, export_key_cb, &x)) < 0) ||
-	    (x.error == 0 && (r = sshx_store_foreach_pattern(s, export_pattern_cb,
-	    &x)) < 0)) {
+	    (r = sshx_store_count_keys(s, &total)) != 0) {
 		ret = ctl_store_error(x.what, s, r);
 		goto out;
 	}
+	/* Every stored key passes the callback, those --host leaves out too. */
+	ctl_progress_start(g, x.what, total);
+	if (((r = sshx_store_foreach_key(s, export_key_cb, &x)) < 0) ||
+	    (x.error == 0 && (r = sshx_store_foreach_pattern(s, export_pattern_cb,
+	    &x)) < 0)) {
+		ctl_progress_done();
+		ret = ctl_store_error(x.what, s, r);
+		goto out;
+	}
+	ctl_progress_done();
 	sshx_store_rollback(s);
 	host_done(&x);
 	if (x.error != 0) {

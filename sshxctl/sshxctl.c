@@ -32,6 +32,7 @@ ctl_error(const char *what, const char *fmt, ...)
 {
 	va_list ap;
 
+	ctl_progress_clear();
 	fprintf(stderr, "sshxctl: %s: ", what);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

@@ -20,6 +20,7 @@ struct globals {
 	const char *passphrase_file;
 	const char *agent_socket;
 	int json;
+	int quiet;
 };
 
 struct sshx_key;
@@ -123,6 +124,29 @@ int ctl_check_comment(const char *what, const char *comment);
  */
 void ctl_audit_change(const struct globals *g, const char *what,
     const char *action, const char *fingerprint, const char *detail);
+
+/* ---- progress of long operations on stderr (progress.c) ---- */
+
+struct sshx_kdf_params;
+
+/*
+ * Starts showing "what: N/TOTAL (P%)" (total 0: "what: N") on stderr, when
+ * stderr is a terminal and not g->quiet; otherwise every progress call does
+ * nothing. One operation at a time; what must outlive it.
+ */
+void ctl_progress_start(const struct globals *g, const char *what,
+    unsigned long total);
+/* Counts n more done; redraws at most ten times a second. */
+void ctl_progress_step(unsigned long n);
+/* Erases a drawn progress line before other output on stderr (ctl_error does). */
+void ctl_progress_clear(void);
+/* Draws the final count, erases the line and ends the operation. */
+void ctl_progress_done(void);
+/* On a terminal, prints the one-line note that an argon2id derivation has started. */
+void ctl_progress_kdf_begin(const struct globals *g,
+    const struct sshx_kdf_params *kdf);
+/* Ends the note with how long the derivation took (ok 0: it failed). */
+void ctl_progress_kdf_end(int ok);
 
 int key_rotate_main(int argc, char **argv, const struct globals *g);
 int key_retire_main(int argc, char **argv, const struct globals *g);

@@ -499,10 +499,10 @@ hosts_add_main(int argc, char **argv, const struct globals *g)
 			printf("%s %s %s\n", hp, keys[i].type, keys[i].fingerprint);
 	}
 	if (!g->json && a.added > 0)
-		fprintf(stderr, "pinned %lu key%s for %s (%lu already pinned)\n",
+		ctl_note(g, "pinned %lu key%s for %s (%lu already pinned)\n",
 		    a.added, a.added == 1 ? "" : "s", hp, a.unchanged);
 	else if (!g->json)
-		fprintf(stderr, "nothing changed: %s already has %s key%s pinned\n",
+		ctl_note(g, "nothing changed: %s already has %s key%s pinned\n",
 		    hp, nkeys == 1 ? "this" : "these", nkeys == 1 ? "" : "s");
 	ret = EXIT_OK;
  out:

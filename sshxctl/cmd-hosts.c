@@ -692,7 +692,8 @@ const struct command hosts_commands[] = {
 	{ "revoke", hosts_revoke_main, "HOST[:PORT] --key FINGERPRINT",
 	    "mark a pinned key revoked (exported as @revoked for ssh)" },
 	{ "rotate", hosts_rotate_main,
-	    "HOST[:PORT] TYPE BASE64 [--grace DURATION] | HOST[:PORT] --finalize",
+	    "HOST[:PORT] TYPE BASE64 [--grace DURATION] [--allow-weak] | "
+	    "HOST[:PORT] --finalize",
 	    "pin a host's new key beside its old one of that type, which is "
 	    "revoked after the grace (7d by default) or on --finalize" },
 	{ "verify", hosts_verify_main, "HOST[:PORT] TYPE BASE64",

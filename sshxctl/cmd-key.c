@@ -165,7 +165,7 @@ add_and_save(const struct globals *g, const char *what, struct sshx_key *key,
 		ctl_print_public(stdout, e->key, NULL);
 		printf("\"}\n");
 	} else {
-		fprintf(stderr, "added \"%s\" (%s, %s) to %s\n", e->name,
+		ctl_note(g, "added \"%s\" (%s, %s) to %s\n", e->name,
 		    sshx_key_type_name(sshx_key_type(e->key)), fp, path);
 		ctl_print_public(stdout, e->key, e->comment);
 	}
@@ -462,7 +462,7 @@ key_remove_main(int argc, char **argv, const struct globals *g)
 	}
 	if ((ret = ctl_keyring_save(what, kr, path)) != 0)
 		goto out;
-	fprintf(stderr, "removed \"%s\" from %s\n", argv[1], path);
+	ctl_note(g, "removed \"%s\" from %s\n", argv[1], path);
 	ctl_agent_reload(g);
 	ctl_audit_change(g, what, "key.remove", fp, detail);
 	ret = EXIT_OK;
@@ -522,7 +522,7 @@ key_persist_main(int argc, char **argv, const struct globals *g)
 		ret = EXIT_NO;
 		goto out;
 	}
-	fprintf(stderr, "the agent stored %s in its keyring\n", argv[optind]);
+	ctl_note(g, "the agent stored %s in its keyring\n", argv[optind]);
 	ret = EXIT_OK;
  out:
 	sshx_agentc_close(ac);

@@ -102,6 +102,7 @@ ctl_keyring_open(const struct globals *g, const char *what, const char *path,
 
 	*krp = NULL;
 	*lockfdp = -1;
+	ctl_verbose(g, "%s: keyring %s", what, path);
 	/* Before taking the lock: a missing keyring must leave no lock file behind. */
 	if (access(path, F_OK) == -1 && errno == ENOENT) {
 		ctl_error(what, "no keyring at %s (create one with sshxctl "
@@ -159,7 +160,7 @@ ctl_agent_reload(const struct globals *g)
 	if (sshx_agentc_connect(path, &ac) == 0 &&
 	    sshx_agentc_extension(ac, "reload@sshx", NULL, &type, reply) == 0 &&
 	    type != SSH_AGENT_SUCCESS)
-		fprintf(stderr, "sshxctl: note: the agent at %s did not reload "
+		ctl_note(g, "sshxctl: note: the agent at %s did not reload "
 		    "the keyring (locked, or not agentd)\n", path);
 	sshx_agentc_close(ac);
 	sshx_buf_free(reply);

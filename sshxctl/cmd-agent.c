@@ -90,7 +90,9 @@ agent_status_main(int argc, char **argv, const struct globals *g)
 		if (g->json) {
 			printf("{\"socket\":");
 			ctl_json_string(stdout, path);
-			printf(",\"running\":false}\n");
+			/* The same keys as for a running agent, so readers need no special case. */
+			printf(",\"running\":false,\"sshx\":null,\"version\":null,"
+			    "\"identities\":null,\"locked\":null}\n");
 		}
 		errno = saved;
 		ctl_error("agent status", "no agent answers at %s: %s", path,

@@ -696,7 +696,8 @@ audit_paramiko_main(int argc, char **argv, const struct globals *g)
 	}
 	if (ninst == 0) {
 		if (g->json) {
-			printf("{\"status\":\"not-found\",\"installs\":[]}\n");
+			printf("{\"installs\":[],\"status\":\"not-found\","
+			    "\"upgrade_to\":null}\n");
 		} else
 			ctl_error(what, "no Paramiko found %s %s", site != NULL ? "in" :
 			    "for", site != NULL ? site : python != NULL ? python :

@@ -491,11 +491,13 @@ hosts_add_main(int argc, char **argv, const struct globals *g)
 		goto out;
 	}
 	for (i = 0; i < nkeys; i++) {
-		if (g->json)
-			printf("%s{\"host\":\"%s\",\"type\":\"%s\",\"fingerprint\":"
-			    "\"%s\"}%s", i == 0 ? "[" : ",", hp, keys[i].type,
-			    keys[i].fingerprint, i + 1 == nkeys ? "]\n" : "");
-		else
+		if (g->json) {
+			printf("%s{\"host\":", i == 0 ? "[" : ",");
+			ctl_json_string(stdout, hp);
+			printf(",\"type\":\"%s\",\"fingerprint\":\"%s\"}%s",
+			    keys[i].type, keys[i].fingerprint, i + 1 == nkeys ?
+			    "]\n" : "");
+		} else
 			printf("%s %s %s\n", hp, keys[i].type, keys[i].fingerprint);
 	}
 	if (!g->json && a.added > 0)

@@ -654,10 +654,12 @@ hosts_verify_main(int argc, char **argv, const struct globals *g)
 	    (sshx_store_touch_key(s, lk.same_id, (int64_t)time(NULL)) != 0 ||
 	    sshx_store_commit(s) != 0))
 		sshx_store_rollback(s);
-	if (g->json)
-		printf("{\"host\":\"%s\",\"type\":\"%s\",\"fingerprint\":\"%s\","
-		    "\"verdict\":\"%s\"}\n", hp, key.type, key.fingerprint, names[v]);
-	else if (v == VERDICT_NOT_PINNED && lk.other_id != 0)
+	if (g->json) {
+		printf("{\"host\":");
+		ctl_json_string(stdout, hp);
+		printf(",\"type\":\"%s\",\"fingerprint\":\"%s\",\"verdict\":"
+		    "\"%s\"}\n", key.type, key.fingerprint, names[v]);
+	} else if (v == VERDICT_NOT_PINNED && lk.other_id != 0)
 		printf("%s: not pinned: %s %s (the pinned %s key is %s)\n", hp,
 		    key.type, key.fingerprint, key.type, lk.other_fingerprint);
 	else

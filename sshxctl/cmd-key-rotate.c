@@ -301,10 +301,9 @@ print_rotation(const struct globals *g, const struct sshx_keyring_entry *e,
 	if (g->json) {
 		printf("{\"name\":");
 		ctl_json_string(stdout, e->name);
-		printf(",\"fingerprint\":\"%s\",\"public\":\"", fp);
-		fflush(stdout);
-		ctl_print_public(stdout, e->key, NULL);
-		printf("\",\"changed\":%s,\"old\":{\"name\":", changed ? "true" :
+		printf(",\"fingerprint\":\"%s\",\"public\":", fp);
+		ctl_json_public(stdout, e->key);
+		printf(",\"changed\":%s,\"old\":{\"name\":", changed ? "true" :
 		    "false");
 		ctl_json_string(stdout, old->name);
 		printf(",\"fingerprint\":\"%s\",\"state\":\"%s\"", ofp,

@@ -159,11 +159,10 @@ add_and_save(const struct globals *g, const char *what, struct sshx_key *key,
 	if (g->json) {
 		printf("{\"name\":");
 		ctl_json_string(stdout, e->name);
-		printf(",\"type\":\"%s\",\"fingerprint\":\"%s\",\"public\":\"",
+		printf(",\"type\":\"%s\",\"fingerprint\":\"%s\",\"public\":",
 		    sshx_key_type_name(sshx_key_type(e->key)), fp);
-		fflush(stdout);
-		ctl_print_public(stdout, e->key, NULL);
-		printf("\"}\n");
+		ctl_json_public(stdout, e->key);
+		printf("}\n");
 	} else {
 		ctl_note(g, "added \"%s\" (%s, %s) to %s\n", e->name,
 		    sshx_key_type_name(sshx_key_type(e->key)), fp, path);
@@ -320,6 +319,8 @@ entry_json(const struct sshx_keyring_entry *e)
 	    state_name(e));
 	if (e->retire_at != 0)
 		printf(",\"retire_at\":\"%s\"", ctl_iso_time((int64_t)e->retire_at, ts));
+	else
+		printf(",\"retire_at\":null");
 	printf(",\"predecessor\":");
 	ctl_json_string(stdout, e->predecessor);
 	printf(",\"successor\":");

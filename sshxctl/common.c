@@ -185,3 +185,24 @@ ctl_print_public(FILE *f, const struct sshx_key *key, const char *comment)
 	sshx_buf_free(b);
 	return r;
 }
+
+int
+ctl_json_public(FILE *f, const struct sshx_key *key)
+{
+	struct sshx_buf *b;
+	const uint8_t *blob;
+	size_t len;
+	int r;
+
+	if ((b = sshx_buf_new()) == NULL)
+		return SSHX_ERR_ALLOC;
+	blob = sshx_key_blob(key, &len);
+	/* The type name and base64 need no JSON escaping. */
+	if ((r = sshx_b64_encode(blob, len, b)) == 0)
+		fprintf(f, "\"%s %.*s\"", sshx_key_type_name(sshx_key_type(key)),
+		    (int)sshx_buf_len(b), (const char *)sshx_buf_ptr(b));
+	else
+		fputs("null", f);
+	sshx_buf_free(b);
+	return r;
+}

@@ -98,6 +98,8 @@ int ctl_keyring_save(const char *what, struct sshx_keyring *kr, const char *path
 void ctl_agent_reload(const struct globals *g);
 /* Prints the authorized_keys line of a key: "TYPE BASE64 COMMENT". */
 int ctl_print_public(FILE *f, const struct sshx_key *key, const char *comment);
+/* Prints "TYPE BASE64" of a key as a JSON string; returns 0 or an SSHX_ERR_* code. */
+int ctl_json_public(FILE *f, const struct sshx_key *key);
 
 /* ---- the host database (hostdb.c) ---- */
 

@@ -185,6 +185,68 @@ else
 	    "got: $(cat "$T/err")"
 fi
 
+# ---------------------------------------------------------------- parsers against the table
+# The other direction: every long option in a command's getopt table (read
+# from the sources) is in that command's usage, so --help and the completion
+# name all of them. --help is a global option and needs no entry.
+SRC=$SSHX_TESTDIR/../../sshxctl
+cat >"$T/parsers.awk" <<'EOF'
+# Maps each *_main function to GROUP and COMMAND through the dispatch tables
+# and prints "GROUP<tab>COMMAND<tab>--option" for its getopt_long options;
+# a function no table names prints "?" as its group.
+# groups: { "agent", agent_commands, ... } in sshxctl.c
+match($0, /\{ "[^"]+", [a-z_]+_commands,/) {
+	s = substr($0, RSTART, RLENGTH)
+	split(s, f, "\"")
+	arr = s; sub(/.*", /, "", arr); sub(/,$/, "", arr)
+	group[arr] = f[2]
+}
+/^const struct command [a-z_]+_commands\[\] = \{/ {
+	table = $4; sub(/\[\].*/, "", table)
+	next
+}
+/^};/ { table = "" }
+table != "" && match($0, /^\t\{ "[^"]*", [a-z_]+,/) {
+	s = substr($0, RSTART, RLENGTH)
+	split(s, f, "\"")
+	fn = s; sub(/.*", /, "", fn); sub(/,$/, "", fn)
+	cmdof[fn] = table SUBSEP (f[2] == "" ? "-" : f[2])
+}
+/^[a-z_]+\(int argc, char \*\*argv/ { cur = $0; sub(/\(.*/, "", cur) }
+match($0, /\{ "[a-z0-9-]+", (no|required|optional)_argument/) {
+	s = substr($0, RSTART, RLENGTH)
+	split(s, f, "\"")
+	opts[cur] = opts[cur] " --" f[2]
+}
+END {
+	for (fn in opts) {
+		if (!(fn in cmdof)) {
+			n = split(opts[fn], o, " ")
+			for (i = 1; i <= n; i++)
+				print "?\t" fn "\t" o[i]
+			continue
+		}
+		split(cmdof[fn], p, SUBSEP)
+		n = split(opts[fn], o, " ")
+		for (i = 1; i <= n; i++)
+			print group[p[1]] "\t" p[2] "\t" o[i]
+	}
+}
+EOF
+if awk -f "$T/parsers.awk" "$SRC/sshxctl.c" "$SRC"/cmd-*.c >"$T/parsers" && [ -s "$T/parsers" ]; then
+	ok "the getopt tables of the commands are read from the sources"
+else
+	fail_nolog "the getopt tables of the commands are read from the sources" "from $SRC"
+fi
+fields option | cut -f2-4 | sort -u >"$T/table-options"
+grep -v '	--help$' "$T/parsers" | sort -u >"$T/parser-options"
+extra=$(comm -23 "$T/parser-options" "$T/table-options")
+if [ -z "$extra" ]; then
+	ok "every option a command's parser accepts is in its usage ($(wc -l <"$T/parser-options" | tr -d ' ') options)"
+else
+	fail_nolog "every option a command's parser accepts is in its usage" "not in the usage:" "$extra"
+fi
+
 # ---------------------------------------------------------------- operands
 comp_is "hosts import completes its FILE operand" "pick-me.txt
 pick-dir" hosts import pick

@@ -255,6 +255,15 @@ pick-dir" perms check pick
 comp_is "key import completes its FILE operand" "pick-me.txt
 pick-dir" key import pick
 comp_is "an operand that is not a file completes to nothing" "" key show ""
+comp_is "--opt=VALUE, split by bash at '=', completes the value" "0600
+0640
+0644" known-hosts export --mode = 06
+comp_is "--opt= with nothing after '=' completes every value" "keyscan
+known_hosts" hosts import --format = ""
+comp_is "a global --db=PATH completes file names" "pick-me.txt
+pick-dir" --db = pick
+comp_is "a value given as --opt=VALUE is skipped when finding the command" \
+    "$(fields command key | cut -f3)" --keyring = x key ""
 comp_is "an option's value is skipped when finding the command" "$(fields command key | cut -f3)" \
     --keyring x key ""
 

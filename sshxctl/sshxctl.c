@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 
 #include <limits.h>
-#include <stdint.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,9 +273,8 @@ print_command_table(const struct command_group *grp, const struct command *cmd)
 /*
  * Prints the dispatch table for shell completion, one tab-separated record
  * a line: "global OPTION [VALUE]", "first OPTION" (only before the command),
- * "group NAME", "command GROUP NAME" (NAME
- * "-" when the group is the command), "option GROUP NAME OPTION [VALUE]"
- * and "operand GROUP NAME WORD".
+ * "group NAME", "command GROUP NAME" (NAME "-" when the group is the
+ * command), "option GROUP NAME OPTION [VALUE]" and "operand GROUP NAME WORD".
  */
 static void
 print_table(void)

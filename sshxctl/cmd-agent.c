@@ -90,7 +90,7 @@ agent_status_main(int argc, char **argv, const struct globals *g)
 		if (g->json) {
 			printf("{\"socket\":");
 			ctl_json_string(stdout, path);
-			/* The same keys as for a running agent, so readers need no special case. */
+			/* The keys of a running agent's answer: readers need no special case. */
 			printf(",\"running\":false,\"sshx\":null,\"version\":null,"
 			    "\"identities\":null,\"locked\":null}\n");
 		}

@@ -248,13 +248,13 @@ print_command_table(const struct command_group *grp, const struct command *cmd)
 			continue;
 		}
 		value = NULL;
-		/* "[--opt]" closes at once; "--opt VALUE" and "[--opt VALUE]" take one. */
+		/* "[--opt]" closes at once; "--opt V" and "[--opt V]" take a value. */
 		if (w[len - 1] != ']' && strchr(w, '|') == NULL && next != NULL &&
 		    next[0] != '-' && next[0] != '[' && strcmp(next, "|") != 0) {
 			value = next;
 			next = strtok_r(NULL, " ", &save);
 			len = strlen(value);
-			while (len > 0 && (value[len - 1] == ']' || value[len - 1] == '.'))
+			while (len > 0 && strchr("].", value[len - 1]) != NULL)
 				value[--len] = '\0';
 		}
 		w[strcspn(w, "]")] = '\0';

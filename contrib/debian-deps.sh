@@ -11,5 +11,5 @@ apt-get install -y -qq --no-install-recommends \
 	autoconf automake libtool make gcc pkg-config \
 	libgcrypt20-dev libsecret-1-dev libsqlite3-dev check \
 	openssh-client openssh-server python3-paramiko \
-	dbus gnome-keyring libsecret-tools libglib2.0-bin sqlite3 procps util-linux systemd groff-base \
+	dbus gnome-keyring libsecret-tools libglib2.0-bin sqlite3 procps util-linux systemd groff-base bash bash-completion \
 	clang libclang-rt-dev valgrind >/dev/null

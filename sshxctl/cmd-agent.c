@@ -90,7 +90,9 @@ agent_status_main(int argc, char **argv, const struct globals *g)
 		if (g->json) {
 			printf("{\"socket\":");
 			ctl_json_string(stdout, path);
-			printf(",\"running\":false}\n");
+			/* The keys of a running agent's answer: readers need no special case. */
+			printf(",\"running\":false,\"sshx\":null,\"version\":null,"
+			    "\"identities\":null,\"locked\":null}\n");
 		}
 		errno = saved;
 		ctl_error("agent status", "no agent answers at %s: %s", path,
@@ -114,12 +116,16 @@ agent_status_main(int argc, char **argv, const struct globals *g)
 		printf(",\"identities\":%lu,\"locked\":%s}\n", st.identities,
 		    st.locked < 0 ? "null" : st.locked ? "true" : "false");
 	} else {
-		printf("agent: running at %s (%s%s)\n", path,
-		    st.sshx ? "agentd " : "not agentd",
+		printf("agent: ");
+		ctl_status(CTL_TONE_GOOD, "running");
+		printf(" at %s (%s%s)\n", path, st.sshx ? "agentd " : "not agentd",
 		    st.sshx ? st.version : "");
 		printf("identities: %lu\n", st.identities);
-		printf("locked: %s\n", st.locked < 0 ? "unknown" :
-		    st.locked ? "yes" : "no");
+		printf("locked: ");
+		ctl_status(st.locked < 0 ? CTL_TONE_WARN : st.locked ?
+		    CTL_TONE_WARN : CTL_TONE_GOOD, "%s", st.locked < 0 ?
+		    "unknown" : st.locked ? "yes" : "no");
+		printf("\n");
 	}
 	ret = EXIT_OK;
  out:

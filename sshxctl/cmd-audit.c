@@ -696,7 +696,8 @@ audit_paramiko_main(int argc, char **argv, const struct globals *g)
 	}
 	if (ninst == 0) {
 		if (g->json) {
-			printf("{\"status\":\"not-found\",\"installs\":[]}\n");
+			printf("{\"installs\":[],\"status\":\"not-found\","
+			    "\"upgrade_to\":null}\n");
 		} else
 			ctl_error(what, "no Paramiko found %s %s", site != NULL ? "in" :
 			    "for", site != NULL ? site : python != NULL ? python :
@@ -718,12 +719,15 @@ audit_paramiko_main(int argc, char **argv, const struct globals *g)
 		else
 			printf("null");
 		printf("}\n");
-	} else if (hits > 0 || below)
-		printf("%zu %s%s: upgrade Paramiko to %s or later\n", hits,
-		    hits == 1 ? "advisory applies" : "advisories apply", below ?
-		    " and it is below the required minimum" : "", upgrade.text);
-	else
-		printf("no known advisory applies\n");
+	} else if (hits > 0 || below) {
+		ctl_status(CTL_TONE_BAD, "%zu %s%s", hits, hits == 1 ?
+		    "advisory applies" : "advisories apply", below ?
+		    " and it is below the required minimum" : "");
+		printf(": upgrade Paramiko to %s or later\n", upgrade.text);
+	} else {
+		ctl_status(CTL_TONE_GOOD, "no known advisory applies");
+		printf("\n");
+	}
 	ret = hits > 0 || below ? AUDIT_EXIT_FOUND : EXIT_OK;
  out:
 	sshx_buf_free(b);

@@ -500,18 +500,20 @@ hosts_add_main(int argc, char **argv, const struct globals *g)
 		goto out;
 	}
 	for (i = 0; i < nkeys; i++) {
-		if (g->json)
-			printf("%s{\"host\":\"%s\",\"type\":\"%s\",\"fingerprint\":"
-			    "\"%s\"}%s", i == 0 ? "[" : ",", hp, keys[i].type,
-			    keys[i].fingerprint, i + 1 == nkeys ? "]\n" : "");
-		else
+		if (g->json) {
+			printf("%s{\"host\":", i == 0 ? "[" : ",");
+			ctl_json_string(stdout, hp);
+			printf(",\"type\":\"%s\",\"fingerprint\":\"%s\"}%s",
+			    keys[i].type, keys[i].fingerprint, i + 1 == nkeys ?
+			    "]\n" : "");
+		} else
 			printf("%s %s %s\n", hp, keys[i].type, keys[i].fingerprint);
 	}
 	if (!g->json && a.added > 0)
-		fprintf(stderr, "pinned %lu key%s for %s (%lu already pinned)\n",
+		ctl_note(g, "pinned %lu key%s for %s (%lu already pinned)\n",
 		    a.added, a.added == 1 ? "" : "s", hp, a.unchanged);
 	else if (!g->json)
-		fprintf(stderr, "nothing changed: %s already has %s key%s pinned\n",
+		ctl_note(g, "nothing changed: %s already has %s key%s pinned\n",
 		    hp, nkeys == 1 ? "this" : "these", nkeys == 1 ? "" : "s");
 	ret = EXIT_OK;
  out:

@@ -654,10 +654,12 @@ hosts_verify_main(int argc, char **argv, const struct globals *g)
 	    (sshx_store_touch_key(s, lk.same_id, (int64_t)time(NULL)) != 0 ||
 	    sshx_store_commit(s) != 0))
 		sshx_store_rollback(s);
-	if (g->json)
-		printf("{\"host\":\"%s\",\"type\":\"%s\",\"fingerprint\":\"%s\","
-		    "\"verdict\":\"%s\"}\n", hp, key.type, key.fingerprint, names[v]);
-	else if (v == VERDICT_NOT_PINNED && lk.other_id != 0)
+	if (g->json) {
+		printf("{\"host\":");
+		ctl_json_string(stdout, hp);
+		printf(",\"type\":\"%s\",\"fingerprint\":\"%s\",\"verdict\":"
+		    "\"%s\"}\n", key.type, key.fingerprint, names[v]);
+	} else if (v == VERDICT_NOT_PINNED && lk.other_id != 0)
 		printf("%s: not pinned: %s %s (the pinned %s key is %s)\n", hp,
 		    key.type, key.fingerprint, key.type, lk.other_fingerprint);
 	else
@@ -692,7 +694,8 @@ const struct command hosts_commands[] = {
 	{ "revoke", hosts_revoke_main, "HOST[:PORT] --key FINGERPRINT",
 	    "mark a pinned key revoked (exported as @revoked for ssh)" },
 	{ "rotate", hosts_rotate_main,
-	    "HOST[:PORT] TYPE BASE64 [--grace DURATION] | HOST[:PORT] --finalize",
+	    "HOST[:PORT] TYPE BASE64 [--grace DURATION] [--allow-weak] | "
+	    "HOST[:PORT] --finalize",
 	    "pin a host's new key beside its old one of that type, which is "
 	    "revoked after the grace (7d by default) or on --finalize" },
 	{ "verify", hosts_verify_main, "HOST[:PORT] TYPE BASE64",

@@ -54,7 +54,8 @@ retiring_predecessor(const struct sshx_keyring *kr, const char *name)
  * stopped serving them); returns how many, or -1 on an error.
  */
 static int
-retire_expired(const char *what, struct sshx_keyring *kr, uint64_t now)
+retire_expired(const struct globals *g, const char *what, struct sshx_keyring *kr,
+    uint64_t now)
 {
 	const struct sshx_keyring_entry *e;
 	char name[SSHX_KEYRING_MAX_NAME + 1], ts[32];
@@ -65,7 +66,7 @@ retire_expired(const char *what, struct sshx_keyring *kr, uint64_t now)
 		if (e->state != SSHX_KEYSTATE_RETIRING || e->retire_at > now)
 			continue;
 		snprintf(name, sizeof(name), "%s", e->name);
-		fprintf(stderr, "retiring \"%s\": its grace ended at %s\n", name,
+		ctl_note(g, "retiring \"%s\": its grace ended at %s\n", name,
 		    ctl_iso_time((int64_t)e->retire_at, ts));
 		if ((r = sshx_keyring_set_state(kr, name, SSHX_KEYSTATE_RETIRED,
 		    e->retire_at, e->predecessor, e->successor)) != 0) {
@@ -188,7 +189,7 @@ key_b64(const struct sshx_key *key)
  * accepting it then, whatever happens to the keyring).
  */
 static int
-write_authorized_keys(const char *what, const char *file,
+write_authorized_keys(const struct globals *g, const char *what, const char *file,
     const struct sshx_keyring_entry *keep, const struct sshx_keyring_entry *drop,
     const struct sshx_keyring_entry *expiring, uint64_t expiry)
 {
@@ -246,7 +247,7 @@ write_authorized_keys(const char *what, const char *file,
 		ret = ctl_exit_code(r) == EXIT_OK ? EXIT_RUNTIME : ctl_exit_code(r);
 		goto out;
 	}
-	fprintf(stderr, "wrote %s\n", file);
+	ctl_note(g, "wrote %s\n", file);
 	ret = EXIT_OK;
  out:
 	if (ret == EXIT_RUNTIME && why[0] == '\0')
@@ -300,10 +301,9 @@ print_rotation(const struct globals *g, const struct sshx_keyring_entry *e,
 	if (g->json) {
 		printf("{\"name\":");
 		ctl_json_string(stdout, e->name);
-		printf(",\"fingerprint\":\"%s\",\"public\":\"", fp);
-		fflush(stdout);
-		ctl_print_public(stdout, e->key, NULL);
-		printf("\",\"changed\":%s,\"old\":{\"name\":", changed ? "true" :
+		printf(",\"fingerprint\":\"%s\",\"public\":", fp);
+		ctl_json_public(stdout, e->key);
+		printf(",\"changed\":%s,\"old\":{\"name\":", changed ? "true" :
 		    "false");
 		ctl_json_string(stdout, old->name);
 		printf(",\"fingerprint\":\"%s\",\"state\":\"%s\"", ofp,
@@ -312,15 +312,15 @@ print_rotation(const struct globals *g, const struct sshx_keyring_entry *e,
 		return;
 	}
 	if (changed && old->state == SSHX_KEYSTATE_RETIRING)
-		fprintf(stderr, "rotated \"%s\": new %s key %s; the old key %s, now "
+		ctl_note(g, "rotated \"%s\": new %s key %s; the old key %s, now "
 		    "\"%s\", is served after it until %s\n", e->name,
 		    sshx_key_type_name(sshx_key_type(e->key)), fp, ofp, old->name, ts);
 	else if (changed)
-		fprintf(stderr, "rotated \"%s\": new %s key %s; the old key %s, now "
+		ctl_note(g, "rotated \"%s\": new %s key %s; the old key %s, now "
 		    "\"%s\", is retired (no grace)\n", e->name,
 		    sshx_key_type_name(sshx_key_type(e->key)), fp, ofp, old->name);
 	else
-		fprintf(stderr, "\"%s\" is already being rotated: the old key %s "
+		ctl_note(g, "\"%s\" is already being rotated: the old key %s "
 		    "(\"%s\") is served until %s; nothing changed (key retire %s "
 		    "ends the grace now, key rotate --rollback %s undoes it)\n",
 		    e->name, ofp, old->name, ts, e->name, e->name);
@@ -370,14 +370,14 @@ rotate(const struct globals *g, const char *what, struct sshx_keyring *kr,
 	uint64_t now = (uint64_t)time(NULL), until;
 	int r, ret, expired;
 
-	if ((expired = retire_expired(what, kr, now)) < 0)
+	if ((expired = retire_expired(g, what, kr, now)) < 0)
 		return EXIT_RUNTIME;
 	e = sshx_keyring_find(kr, name);
 	if ((old = retiring_predecessor(kr, e->name)) != NULL) {
 		/* A rotation in its grace: finish what a crash may have cut short. */
 		if (expired > 0 && (ret = save_dropping_keys(what, kr, path)) != 0)
 			return ret;
-		if (o->authorized_keys != NULL && (ret = write_authorized_keys(what,
+		if (o->authorized_keys != NULL && (ret = write_authorized_keys(g, what,
 		    o->authorized_keys, e, NULL, old, old->retire_at)) != 0)
 			return ret;
 		if (expired > 0)
@@ -430,7 +430,7 @@ rotate(const struct globals *g, const char *what, struct sshx_keyring *kr,
 	old = sshx_keyring_find(kr, arch);
 	audit_key(g, what, "key.rotate", e->key, "name=%s old=%s grace=%llds",
 	    oldname, arch, (long long)o->grace);
-	if (o->authorized_keys != NULL && (ret = write_authorized_keys(what,
+	if (o->authorized_keys != NULL && (ret = write_authorized_keys(g, what,
 	    o->authorized_keys, e, NULL, o->grace > 0 ? old : NULL, until)) != 0)
 		return ret;
 	print_rotation(g, e, old, 1);
@@ -451,7 +451,7 @@ rollback(const struct globals *g, const char *what, struct sshx_keyring *kr,
 	e = sshx_keyring_find(kr, name);
 	snprintf(cur, sizeof(cur), "%s", e->name);
 	if ((old = retiring_predecessor(kr, cur)) == NULL) {
-		fprintf(stderr, "\"%s\" has no rotation in its grace; nothing to "
+		ctl_note(g, "\"%s\" has no rotation in its grace; nothing to "
 		    "roll back\n", cur);
 		return EXIT_OK;
 	}
@@ -479,11 +479,11 @@ rollback(const struct globals *g, const char *what, struct sshx_keyring *kr,
 	e = sshx_keyring_find(kr, cur);
 	old = sshx_keyring_find(kr, arch);
 	audit_key(g, what, "key.rollback", e->key, "name=%s retired=%s", cur, arch);
-	if (o->authorized_keys != NULL && (ret = write_authorized_keys(what,
+	if (o->authorized_keys != NULL && (ret = write_authorized_keys(g, what,
 	    o->authorized_keys, e, old, NULL, 0)) != 0)
 		return ret;
 	sshx_key_fingerprint(old->key, fp);
-	fprintf(stderr, "rolled back \"%s\": its previous key is active again; "
+	ctl_note(g, "rolled back \"%s\": its previous key is active again; "
 	    "the new key %s, now \"%s\", is retired\n", cur, fp, arch);
 	ctl_print_public(stdout, e->key, e->comment);
 	return EXIT_OK;
@@ -643,7 +643,7 @@ key_retire_main(int argc, char **argv, const struct globals *g)
 		if (*e->predecessor != '\0' &&
 		    (old = sshx_keyring_find(kr, e->predecessor)) != NULL &&
 		    old->state == SSHX_KEYSTATE_RETIRED) {
-			fprintf(stderr, "the key \"%s\" replaced (\"%s\") is already "
+			ctl_note(g, "the key \"%s\" replaced (\"%s\") is already "
 			    "retired; nothing changed\n", e->name, old->name);
 			ret = EXIT_OK;
 		} else
@@ -654,7 +654,7 @@ key_retire_main(int argc, char **argv, const struct globals *g)
 		goto out;
 	}
 	if (old->state == SSHX_KEYSTATE_RETIRED) {
-		fprintf(stderr, "\"%s\" is already retired; nothing changed\n",
+		ctl_note(g, "\"%s\" is already retired; nothing changed\n",
 		    old->name);
 		ret = EXIT_OK;
 		goto out;
@@ -662,7 +662,7 @@ key_retire_main(int argc, char **argv, const struct globals *g)
 	snprintf(target, sizeof(target), "%s", old->name);
 	sshx_key_fingerprint(old->key, fp);
 	ret = EXIT_RUNTIME;
-	if ((expired = retire_expired(what, kr, now)) < 0)
+	if ((expired = retire_expired(g, what, kr, now)) < 0)
 		goto out;
 	old = sshx_keyring_find(kr, target);
 	if (old->state != SSHX_KEYSTATE_RETIRED && retire_one(what, kr, target,
@@ -674,7 +674,7 @@ key_retire_main(int argc, char **argv, const struct globals *g)
 	old = sshx_keyring_find(kr, target);
 	audit_key(g, what, "key.retire", old->key, "name=%s successor=%s",
 	    target, old->successor);
-	fprintf(stderr, "retired \"%s\" (%s): no longer served; its public key "
+	ctl_note(g, "retired \"%s\" (%s): no longer served; its public key "
 	    "stays in the keyring's history\n", target, fp);
 	ret = EXIT_OK;
  out:

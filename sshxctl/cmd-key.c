@@ -159,13 +159,12 @@ add_and_save(const struct globals *g, const char *what, struct sshx_key *key,
 	if (g->json) {
 		printf("{\"name\":");
 		ctl_json_string(stdout, e->name);
-		printf(",\"type\":\"%s\",\"fingerprint\":\"%s\",\"public\":\"",
+		printf(",\"type\":\"%s\",\"fingerprint\":\"%s\",\"public\":",
 		    sshx_key_type_name(sshx_key_type(e->key)), fp);
-		fflush(stdout);
-		ctl_print_public(stdout, e->key, NULL);
-		printf("\"}\n");
+		ctl_json_public(stdout, e->key);
+		printf("}\n");
 	} else {
-		fprintf(stderr, "added \"%s\" (%s, %s) to %s\n", e->name,
+		ctl_note(g, "added \"%s\" (%s, %s) to %s\n", e->name,
 		    sshx_key_type_name(sshx_key_type(e->key)), fp, path);
 		ctl_print_public(stdout, e->key, e->comment);
 	}
@@ -320,6 +319,8 @@ entry_json(const struct sshx_keyring_entry *e)
 	    state_name(e));
 	if (e->retire_at != 0)
 		printf(",\"retire_at\":\"%s\"", ctl_iso_time((int64_t)e->retire_at, ts));
+	else
+		printf(",\"retire_at\":null");
 	printf(",\"predecessor\":");
 	ctl_json_string(stdout, e->predecessor);
 	printf(",\"successor\":");
@@ -462,7 +463,7 @@ key_remove_main(int argc, char **argv, const struct globals *g)
 	}
 	if ((ret = ctl_keyring_save(what, kr, path)) != 0)
 		goto out;
-	fprintf(stderr, "removed \"%s\" from %s\n", argv[1], path);
+	ctl_note(g, "removed \"%s\" from %s\n", argv[1], path);
 	ctl_agent_reload(g);
 	ctl_audit_change(g, what, "key.remove", fp, detail);
 	ret = EXIT_OK;
@@ -522,7 +523,7 @@ key_persist_main(int argc, char **argv, const struct globals *g)
 		ret = EXIT_NO;
 		goto out;
 	}
-	fprintf(stderr, "the agent stored %s in its keyring\n", argv[optind]);
+	ctl_note(g, "the agent stored %s in its keyring\n", argv[optind]);
 	ret = EXIT_OK;
  out:
 	sshx_agentc_close(ac);

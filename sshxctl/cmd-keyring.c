@@ -305,15 +305,19 @@ keyring_status_main(int argc, char **argv, const struct globals *g)
 		printf("{\"path\":");
 		ctl_json_string(stdout, path);
 		printf(",\"exists\":%s", exists ? "true" : "false");
+		/* Every key is always there, null when it does not apply. */
 		if (exists)
 			printf(",\"mode\":\"%04o\",\"safe\":%s",
 			    (unsigned)(st.st_mode & 07777), safe ? "true" : "false");
+		else
+			printf(",\"mode\":null,\"safe\":null");
 		printf(",\"remembered\":%s", r == 0 ? "true" :
 		    r == SSHX_ERR_NOT_FOUND ? "false" : "null");
-		if (r != 0 && r != SSHX_ERR_NOT_FOUND) {
-			printf(",\"secret_service\":");
+		printf(",\"secret_service\":");
+		if (r != 0 && r != SSHX_ERR_NOT_FOUND)
 			ctl_json_string(stdout, why);
-		}
+		else
+			printf("null");
 		printf("}\n");
 	} else {
 		printf("keyring: %s\n", path);

@@ -69,6 +69,7 @@ out_str(struct out *o, const char *s)
 }
 
 struct export {
+	const struct globals *g;
 	const char *what;
 	int openssh;			/* --format openssh */
 	int hash;			/* --hash */
@@ -230,8 +231,7 @@ export_key_cb(const struct sshx_store_key *k, void *arg)
 	}
 	/* Paramiko uses only the first key per host and type: write one, say so. */
 	if (!x->openssh && (x->host_types & (1U << rank)) != 0) {
-		ctl_progress_clear();
-		fprintf(stderr, "sshxctl: %s: note: %s has more than one pinned %s "
+		ctl_note(x->g, "sshxctl: %s: note: %s has more than one pinned %s "
 		    "key; Paramiko uses only the first, so only the oldest is "
 		    "exported (left out: %s)\n", x->what, x->host_text, k->type,
 		    k->fingerprint);
@@ -300,7 +300,7 @@ export_main(int argc, char **argv, const struct globals *g)
 		{ "mode", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct export x = { .what = "known-hosts export" };
+	struct export x = { .g = g, .what = "known-hosts export" };
 	struct sshx_store *s = NULL;
 	struct sshx_fs_atomic *w;
 	const char *out_path = NULL;
@@ -397,12 +397,12 @@ export_main(int argc, char **argv, const struct globals *g)
 		goto out;
 	}
 	if (x.ca_left_out + x.revoked_patterns_left_out > 0)
-		fprintf(stderr, "sshxctl: %s: note: left out %lu @cert-authority and "
+		ctl_note(g, "sshxctl: %s: note: left out %lu @cert-authority and "
 		    "%lu @revoked pattern entries: Paramiko 3.2 and later refuse a "
 		    "file with marker lines (--format openssh writes them for "
 		    "ssh)\n", x.what, x.ca_left_out, x.revoked_patterns_left_out);
 	if (x.skipped_hashed > 0)
-		fprintf(stderr, "sshxctl: %s: note: %lu keys of hashed hosts were "
+		ctl_note(g, "sshxctl: %s: note: %lu keys of hashed hosts were "
 		    "not matched against --host patterns and are left out\n",
 		    x.what, x.skipped_hashed);
 	if (x.keys == 0) {
@@ -445,7 +445,7 @@ export_main(int argc, char **argv, const struct globals *g)
 		    x.openssh ? "openssh" : "paramiko", x.hash ? "true" : "false",
 		    x.keys, x.hosts, x.openssh ? x.revoked : 0, x.patterns);
 	} else
-		fprintf(stderr, "wrote %lu keys for %lu hosts to %s\n", x.keys,
+		ctl_note(g, "wrote %lu keys for %lu hosts to %s\n", x.keys,
 		    x.hosts, out_path);
 	ret = EXIT_OK;
  out:

@@ -471,16 +471,18 @@ print_result(struct perms_run *run)
 		printf("{\"paths\":%lu,\"problems\":[%s%s],\"fixed\":%lu}\n",
 		    run->paths, run->jbuf, run->problems > 0 ? "\n" : "",
 		    run->fixed);
-	} else if (run->problems == 0)
-		printf("no problems in %lu path%s\n", run->paths,
-		    run->paths == 1 ? "" : "s");
-	else if (run->fix)
-		printf("fixed %lu of %lu problem%s\n", run->fixed, run->problems,
+	} else if (run->problems == 0) {
+		ctl_status(CTL_TONE_GOOD, "no problems");
+		printf(" in %lu path%s\n", run->paths, run->paths == 1 ? "" : "s");
+	} else if (run->fix) {
+		ctl_status(run->fixed == run->problems ? CTL_TONE_GOOD :
+		    CTL_TONE_BAD, "fixed %lu of %lu", run->fixed, run->problems);
+		printf(" problem%s\n", run->problems == 1 ? "" : "s");
+	} else {
+		ctl_status(CTL_TONE_BAD, "%lu problem%s", run->problems,
 		    run->problems == 1 ? "" : "s");
-	else
-		printf("%lu problem%s in %lu path%s\n", run->problems,
-		    run->problems == 1 ? "" : "s", run->paths,
-		    run->paths == 1 ? "" : "s");
+		printf(" in %lu path%s\n", run->paths, run->paths == 1 ? "" : "s");
+	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		ctl_error("perms", "cannot write the report: %s", strerror(errno));
 		return -1;

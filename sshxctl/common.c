@@ -102,6 +102,7 @@ ctl_keyring_open(const struct globals *g, const char *what, const char *path,
 
 	*krp = NULL;
 	*lockfdp = -1;
+	ctl_verbose(g, "%s: keyring %s", what, path);
 	/* Before taking the lock: a missing keyring must leave no lock file behind. */
 	if (access(path, F_OK) == -1 && errno == ENOENT) {
 		ctl_error(what, "no keyring at %s (create one with sshxctl "
@@ -159,7 +160,7 @@ ctl_agent_reload(const struct globals *g)
 	if (sshx_agentc_connect(path, &ac) == 0 &&
 	    sshx_agentc_extension(ac, "reload@sshx", NULL, &type, reply) == 0 &&
 	    type != SSH_AGENT_SUCCESS)
-		fprintf(stderr, "sshxctl: note: the agent at %s did not reload "
+		ctl_note(g, "sshxctl: note: the agent at %s did not reload "
 		    "the keyring (locked, or not agentd)\n", path);
 	sshx_agentc_close(ac);
 	sshx_buf_free(reply);
@@ -181,6 +182,27 @@ ctl_print_public(FILE *f, const struct sshx_key *key, const char *comment)
 		    (int)sshx_buf_len(b), (const char *)sshx_buf_ptr(b),
 		    comment != NULL && *comment != '\0' ? " " : "",
 		    comment != NULL ? comment : "");
+	sshx_buf_free(b);
+	return r;
+}
+
+int
+ctl_json_public(FILE *f, const struct sshx_key *key)
+{
+	struct sshx_buf *b;
+	const uint8_t *blob;
+	size_t len;
+	int r;
+
+	if ((b = sshx_buf_new()) == NULL)
+		return SSHX_ERR_ALLOC;
+	blob = sshx_key_blob(key, &len);
+	/* The type name and base64 need no JSON escaping. */
+	if ((r = sshx_b64_encode(blob, len, b)) == 0)
+		fprintf(f, "\"%s %.*s\"", sshx_key_type_name(sshx_key_type(key)),
+		    (int)sshx_buf_len(b), (const char *)sshx_buf_ptr(b));
+	else
+		fputs("null", f);
 	sshx_buf_free(b);
 	return r;
 }

@@ -36,6 +36,7 @@ ctl_store_open(const struct globals *g, const char *what, int create,
 		ctl_error(what, "no database path: set --db or SSHX_DB, or HOME");
 		return EXIT_USAGE;
 	}
+	ctl_verbose(g, "%s: database %s", what, path);
 	if (create && createdp != NULL && access(path, F_OK) == -1 && errno == ENOENT)
 		*createdp = 1;
 	if ((r = sshx_store_open(path, create ? SSHX_STORE_CREATE : 0, sp, why,

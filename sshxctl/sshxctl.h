@@ -20,7 +20,8 @@ struct globals {
 	const char *passphrase_file;
 	const char *agent_socket;
 	int json;
-	int quiet;
+	int quiet;	/* --quiet: no informational messages on stderr */
+	int verbose;	/* --verbose: more detail on stderr */
 };
 
 struct sshx_key;
@@ -41,8 +42,33 @@ struct command_group {
 /* Prints "sshxctl: <what>: <why>" on stderr. */
 void ctl_error(const char *what, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Writes s as a JSON string literal (quoted and escaped) to f. */
+/*
+ * Writes s as a JSON string literal (quoted and escaped) to f; a byte that
+ * is not part of valid UTF-8 becomes U+FFFD, so the output is always JSON.
+ */
 void ctl_json_string(FILE *f, const char *s);
+/* Prints an informational message on stderr unless --quiet was given. */
+void ctl_note(const struct globals *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prints a detail on stderr, as "sshxctl: ...", only when --verbose was given. */
+void ctl_verbose(const struct globals *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* How a status word is coloured on a terminal. */
+enum ctl_tone {
+	CTL_TONE_GOOD,
+	CTL_TONE_BAD,
+	CTL_TONE_WARN,
+};
+
+/*
+ * Returns 1 when status words on stdout may be coloured: stdout is a
+ * terminal, NO_COLOR is unset or empty and TERM is set and not "dumb".
+ */
+int ctl_color(void);
+/* Prints printf-style text to stdout, coloured by tone when ctl_color() allows. */
+void ctl_status(enum ctl_tone tone, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 struct sshx_buf;
 struct sshx_keyring;
@@ -72,6 +98,8 @@ int ctl_keyring_save(const char *what, struct sshx_keyring *kr, const char *path
 void ctl_agent_reload(const struct globals *g);
 /* Prints the authorized_keys line of a key: "TYPE BASE64 COMMENT". */
 int ctl_print_public(FILE *f, const struct sshx_key *key, const char *comment);
+/* Prints "TYPE BASE64" of a key as a JSON string; returns 0 or an SSHX_ERR_* code. */
+int ctl_json_public(FILE *f, const struct sshx_key *key);
 
 /* ---- the host database (hostdb.c) ---- */
 

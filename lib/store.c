@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -862,6 +863,34 @@ tx_end(struct sshx_store *s, int own, int r)
 		return r;
 	}
 	return sshx_store_commit(s);
+}
+
+const char *
+sshx_store_system_error(const struct sshx_store *s)
+{
+	struct statvfs vfs;
+	const char *path;
+	int e;
+
+	if (s == NULL || s->db == NULL)
+		return strerror(EIO);
+	if ((e = sqlite3_system_errno(s->db)) != 0)
+		return strerror(e);
+	/* SQLite failed without a system call failing: name the cause it implies. */
+	switch (sqlite3_errcode(s->db) & 0xff) {
+	case SQLITE_FULL:
+		return strerror(ENOSPC);
+	case SQLITE_READONLY:
+		path = sqlite3_db_filename(s->db, "main");
+		if (path != NULL && *path != '\0' && statvfs(path, &vfs) == 0 &&
+		    (vfs.f_flag & ST_RDONLY))
+			return strerror(EROFS);
+		return strerror(EACCES);
+	case SQLITE_PERM:
+		return strerror(EACCES);
+	default:
+		return strerror(EIO);
+	}
 }
 
 const char *

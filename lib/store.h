@@ -74,6 +74,13 @@ void sshx_store_rollback(struct sshx_store *s);
 /* Starts a read transaction (a consistent snapshot for listings and exports). */
 int sshx_store_begin_read(struct sshx_store *s);
 
+/*
+ * What lies behind an SSHX_ERR_SYSTEM from the database, as strerror text:
+ * the errno of its last failed system call, or the cause its error implies
+ * (a full disk, a read-only file system, no permission). errno itself may
+ * have changed since the failure.
+ */
+const char *sshx_store_system_error(const struct sshx_store *s);
 /* The last SQLite error message of this connection, for error reports. */
 const char *sshx_store_errmsg(const struct sshx_store *s);
 

@@ -72,6 +72,10 @@ ctl_store_error(const char *what, struct sshx_store *s, int r)
 	if (r == SSHX_ERR_BUSY)
 		ctl_error(what, "the host database is busy (another sshxctl is "
 		    "writing); try again");
+	else if (r == SSHX_ERR_SYSTEM)
+		/* errno is long gone by now; the database kept its own. */
+		ctl_error(what, "database: %s (%s)", sshx_store_system_error(s),
+		    sshx_store_errmsg(s));
 	else
 		ctl_error(what, "database: %s (%s)", sshx_strerror(r),
 		    sshx_store_errmsg(s));

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,7 +48,12 @@ now_ns(void)
 static int
 wanted(const struct globals *g)
 {
-	return !g->quiet && isatty(STDERR_FILENO);
+	int e = errno, r;
+
+	/* isatty sets errno (ENOTTY) when it says no; callers' errno stays theirs. */
+	r = !g->quiet && isatty(STDERR_FILENO);
+	errno = e;
+	return r;
 }
 
 /* Writes the whole line at once, so that it never reaches the screen in pieces. */

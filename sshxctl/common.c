@@ -166,43 +166,53 @@ ctl_agent_reload(const struct globals *g)
 	sshx_buf_free(reply);
 }
 
-int
-ctl_print_public(FILE *f, const struct sshx_key *key, const char *comment)
+/* The key's blob in base64 into a new buffer (*bp); 0 or an SSHX_ERR_* code. */
+static int
+public_b64(const struct sshx_key *key, struct sshx_buf **bp)
 {
-	struct sshx_buf *b;
 	const uint8_t *blob;
 	size_t len;
 	int r;
 
-	if ((b = sshx_buf_new()) == NULL)
+	if ((*bp = sshx_buf_new()) == NULL)
 		return SSHX_ERR_ALLOC;
 	blob = sshx_key_blob(key, &len);
-	if ((r = sshx_b64_encode(blob, len, b)) == 0)
-		fprintf(f, "%s %.*s%s%s\n", sshx_key_type_name(sshx_key_type(key)),
-		    (int)sshx_buf_len(b), (const char *)sshx_buf_ptr(b),
-		    comment != NULL && *comment != '\0' ? " " : "",
-		    comment != NULL ? comment : "");
-	sshx_buf_free(b);
+	if ((r = sshx_b64_encode(blob, len, *bp)) != 0) {
+		sshx_buf_free(*bp);
+		*bp = NULL;
+	}
 	return r;
+}
+
+int
+ctl_print_public(FILE *f, const struct sshx_key *key, const char *comment)
+{
+	struct sshx_buf *b;
+	int r;
+
+	if ((r = public_b64(key, &b)) != 0)
+		return r;
+	fprintf(f, "%s %.*s%s%s\n", sshx_key_type_name(sshx_key_type(key)),
+	    (int)sshx_buf_len(b), (const char *)sshx_buf_ptr(b),
+	    comment != NULL && *comment != '\0' ? " " : "",
+	    comment != NULL ? comment : "");
+	sshx_buf_free(b);
+	return 0;
 }
 
 int
 ctl_json_public(FILE *f, const struct sshx_key *key)
 {
 	struct sshx_buf *b;
-	const uint8_t *blob;
-	size_t len;
 	int r;
 
-	if ((b = sshx_buf_new()) == NULL)
-		return SSHX_ERR_ALLOC;
-	blob = sshx_key_blob(key, &len);
-	/* The type name and base64 need no JSON escaping. */
-	if ((r = sshx_b64_encode(blob, len, b)) == 0)
-		fprintf(f, "\"%s %.*s\"", sshx_key_type_name(sshx_key_type(key)),
-		    (int)sshx_buf_len(b), (const char *)sshx_buf_ptr(b));
-	else
+	if ((r = public_b64(key, &b)) != 0) {
 		fputs("null", f);
+		return r;
+	}
+	/* The type name and base64 need no JSON escaping. */
+	fprintf(f, "\"%s %.*s\"", sshx_key_type_name(sshx_key_type(key)),
+	    (int)sshx_buf_len(b), (const char *)sshx_buf_ptr(b));
 	sshx_buf_free(b);
-	return r;
+	return 0;
 }

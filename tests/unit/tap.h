@@ -34,6 +34,28 @@
 } while (0)
 
 
+/*
+ * Adds a TCase called name holding t, looped over [0, n) when n > 0, with a
+ * timeout in seconds (0 keeps Check's) and, when lsan is set, the
+ * LeakSanitizer fix-up for secure memory as its checked fixture.
+ */
+static inline void
+sshx_add_tcase(Suite *s, const char *name, const TTest *t, int n, double timeout,
+    int lsan)
+{
+	TCase *tc = tcase_create(name);
+
+	if (timeout > 0)
+		tcase_set_timeout(tc, timeout);
+	if (lsan)
+		tcase_add_checked_fixture(tc, sshx_test_lsan_secmem, NULL);
+	if (n > 0)
+		tcase_add_loop_test(tc, t, 0, n);
+	else
+		tcase_add_test(tc, t);
+	suite_add_tcase(s, tc);
+}
+
 /* Runs every test of s, one TAP point each; returns the process exit status. */
 static inline int
 sshx_run_suite(Suite *s)

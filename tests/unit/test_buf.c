@@ -869,13 +869,7 @@ END_TEST
 static void
 add(Suite *s, const char *name, const TTest *t, int n)
 {
-	TCase *tc = tcase_create(name);
-
-	if (n > 0)
-		tcase_add_loop_test(tc, t, 0, n);
-	else
-		tcase_add_test(tc, t);
-	suite_add_tcase(s, tc);
+	sshx_add_tcase(s, name, t, n, 0, 0);
 }
 
 static Suite *

@@ -1629,15 +1629,7 @@ END_TEST
 static void
 add(Suite *s, const char *name, const TTest *t, int n)
 {
-	TCase *tc = tcase_create(name);
-
-	tcase_set_timeout(tc, KEY_TIMEOUT);
-	tcase_add_checked_fixture(tc, sshx_test_lsan_secmem, NULL);
-	if (n > 0)
-		tcase_add_loop_test(tc, t, 0, n);
-	else
-		tcase_add_test(tc, t);
-	suite_add_tcase(s, tc);
+	sshx_add_tcase(s, name, t, n, KEY_TIMEOUT, 1);
 }
 
 static Suite *

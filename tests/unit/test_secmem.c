@@ -320,18 +320,11 @@ START_TEST(test_threads_share_the_pool)
 }
 END_TEST
 
+/* Adds a TCase with one test, or a loop test over [0, n), with a minute each. */
 static void
 add(Suite *s, const char *name, const TTest *t, int n)
 {
-	TCase *tc = tcase_create(name);
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, sshx_test_lsan_secmem, NULL);
-	if (n > 0)
-		tcase_add_loop_test(tc, t, 0, n);
-	else
-		tcase_add_test(tc, t);
-	suite_add_tcase(s, tc);
+	sshx_add_tcase(s, name, t, n, 60, 1);
 }
 
 static Suite *

@@ -56,6 +56,34 @@ sshx_add_tcase(Suite *s, const char *name, const TTest *t, int n, double timeout
 	suite_add_tcase(s, tc);
 }
 
+/*
+ * Runs the secure-memory pool dry with ever smaller blocks and returns them
+ * (*countp of them, at least one) for the caller to give back with gcry_free
+ * and then free().
+ */
+static inline void **
+sshx_test_drain_secmem(size_t *countp)
+{
+	static const size_t sizes[] = { 1 << 20, 65536, 4096, 256, 1 };
+	size_t i, count = 0, room = 0;
+	void *p, **held = NULL, **more;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		while ((p = gcry_malloc_secure(sizes[i])) != NULL) {
+			if (count == room) {
+				room = room == 0 ? 1024 : room * 2;
+				more = realloc(held, room * sizeof(*held));
+				ck_assert_ptr_nonnull(more);
+				held = more;
+			}
+			held[count++] = p;
+		}
+	}
+	ck_assert_msg(count > 0, "expected some secure allocations to succeed");
+	*countp = count;
+	return held;
+}
+
 /* Runs every test of s, one TAP point each; returns the process exit status. */
 static inline int
 sshx_run_suite(Suite *s)

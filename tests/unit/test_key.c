@@ -1595,23 +1595,11 @@ START_TEST(test_secure_memory_exhaustion_reported)
 {
 	struct sshx_key *k = gen(all_types[_i]), *k2 = NULL;
 	struct sshx_buf *body = private_of(k);
-	size_t sizes[] = { 65536, 4096, 256, 16 };
-	size_t i, count = 0, room = 0;
-	void *p, **held = NULL, **more;
+	size_t i, count;
+	void **held;
 
 	/* Run the pool dry, keeping every block to give it back after. */
-	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		while ((p = gcry_malloc_secure(sizes[i])) != NULL) {
-			if (count == room) {
-				room = room == 0 ? 1024 : room * 2;
-				more = realloc(held, room * sizeof(*held));
-				ck_assert_ptr_nonnull(more);
-				held = more;
-			}
-			held[count++] = p;
-		}
-	}
-	ck_assert_msg(count > 0, "expected some secure allocations to succeed");
+	held = sshx_test_drain_secmem(&count);
 	ck_err(sshx_key_parse_private(body, &k2), SSHX_ERR_SECMEM);
 	ck_assert_ptr_null(k2);
 	/* Without Check's fork per test (valgrind runs), later tests need the pool. */

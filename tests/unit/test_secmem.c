@@ -185,21 +185,11 @@ END_TEST
 
 START_TEST(test_full_pool_says_enomem_and_recovers)
 {
-	size_t sizes[] = { 1 << 20, 65536, 4096, 256, 1 }, i, count = 0, room = 0;
-	void *p, **held = NULL, **more;
+	size_t i, count;
+	void *p, **held;
 
-	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		while ((p = sshx_secmem_alloc(sizes[i])) != NULL) {
-			if (count == room) {
-				room = room == 0 ? 1024 : room * 2;
-				more = realloc(held, room * sizeof(*held));
-				ck_assert_ptr_nonnull(more);
-				held = more;
-			}
-			held[count++] = p;
-		}
-		ck_assert_int_eq(errno, ENOMEM);
-	}
+	held = sshx_test_drain_secmem(&count);
+	ck_assert_int_eq(errno, ENOMEM);
 	ck_assert_msg(sshx_secmem_used() > sshx_secmem_size() - 64,
 	    "a full pool should have at most one small block free (used %zu of %zu)",
 	    sshx_secmem_used(), sshx_secmem_size());

@@ -77,13 +77,6 @@ void sshx_key_fingerprint_blob(const uint8_t *blob, size_t len, char out[static 
 int sshx_key_sign(const struct sshx_key *key, const uint8_t *data, size_t dlen,
     unsigned int rsa_flags, struct sshx_buf *sig);
 /*
- * Ed25519 messages at least this long are signed with libgcrypt's hash and
- * curve primitives instead of gcry_pk_sign, whose S-expressions cannot hold
- * 64 KiB; the signature is the same. Exposed so tests can force either path.
- */
-extern size_t sshx_key_ed25519_stream_min;
-
-/*
  * Verifies an SSH signature blob over data; 0 when valid. Ed25519 messages
  * over 60000 bytes give SSHX_ERR_STRING_TOO_LARGE (a libgcrypt limit). SHA-1 RSA
  * signatures ("ssh-rsa") are accepted only when allow_sha1 is set.

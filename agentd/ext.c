@@ -20,6 +20,7 @@
 #include "keyring.h"
 #include "log.h"
 #include "proto.h"
+#include "scope.h"
 #include "vault.h"
 #include "worker.h"
 
@@ -215,9 +216,13 @@ process_ext_query(struct conn *c, struct sshx_buf *m)
 	if ((r = sshx_buf_put_u8(msg, SSH_AGENT_EXTENSION_RESPONSE)) != 0 ||
 	    (r = sshx_buf_put_cstring(msg, SSHX_EXT_QUERY)) != 0)
 		goto out;
-	for (i = 0; i < sizeof(extensions) / sizeof(*extensions); i++)
+	/* A scoped socket lists only what it serves. */
+	for (i = 0; i < sizeof(extensions) / sizeof(*extensions); i++) {
+		if (!scope_extension_allowed(c, extensions[i], strlen(extensions[i])))
+			continue;
 		if ((r = sshx_buf_put_cstring(msg, extensions[i])) != 0)
 			goto out;
+	}
 	send_msg(c, msg);
  out:
 	if (r != 0)

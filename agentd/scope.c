@@ -34,6 +34,17 @@ scope_by_listener(const struct agent *ag, int fd)
 }
 
 int
+scope_extension_allowed(const struct conn *c, const void *name, size_t len)
+{
+	if (c->scope == NULL)
+		return 1;
+	return (len == strlen(SSHX_EXT_QUERY) &&
+	    memcmp(name, SSHX_EXT_QUERY, len) == 0) ||
+	    (len == strlen(SSHX_EXT_SESSION_BIND) &&
+	    memcmp(name, SSHX_EXT_SESSION_BIND, len) == 0);
+}
+
+int
 scope_request_allowed(const struct conn *c, uint8_t type,
     const struct sshx_buf *m)
 {
@@ -48,10 +59,7 @@ scope_request_allowed(const struct conn *c, uint8_t type,
 	if (type != SSH_AGENTC_EXTENSION ||
 	    sshx_buf_peek_string_direct(m, &name, &len) != 0)
 		return 0;
-	return (len == strlen(SSHX_EXT_QUERY) &&
-	    memcmp(name, SSHX_EXT_QUERY, len) == 0) ||
-	    (len == strlen(SSHX_EXT_SESSION_BIND) &&
-	    memcmp(name, SSHX_EXT_SESSION_BIND, len) == 0);
+	return scope_extension_allowed(c, name, len);
 }
 
 /* Returns 1 when a selector (key name or fingerprint) names the identity. */

@@ -86,6 +86,8 @@ const struct sock_scope *scope_by_listener(const struct agent *ag, int fd);
  */
 int scope_request_allowed(const struct conn *c, uint8_t type,
     const struct sshx_buf *m);
+/* Returns 1 when the extension named by the len bytes at name may be served on c. */
+int scope_extension_allowed(const struct conn *c, const void *name, size_t len);
 /*
  * Decides whether c may see (data NULL) or sign data with (data non-NULL)
  * identity id. Returns 1 when permitted, with *fwd_confirmp set when the

@@ -25,6 +25,17 @@ import agentproto  # noqa: E402
 from agentproto import string, u32  # noqa: E402
 
 
+def query_names(payload):
+    """The extension names of a query answer's payload (after the message type)."""
+    r = agentproto.Reader(payload)
+    if r.string() != b"query":
+        raise agentproto.ProtocolError("the answer does not name query")
+    names = []
+    while r.pos < len(r.data):
+        names.append(r.string())
+    return names
+
+
 def mode_lists(p, args):
     sock, pubs = args[0], args[1:]
     want = [agentproto.read_pub(path)[1] for path in pubs]
@@ -57,8 +68,10 @@ def mode_scoped_refusals(p, args):
         p.equal(a.add_ed25519(os.urandom(32), "x"), False, "ADD_IDENTITY is refused on the scoped socket")
         t, _ = a.extension("status@sshx")
         p.equal(t, agentproto.FAILURE, "status@sshx is refused on the scoped socket")
-        t, _ = a.extension("query")
+        t, payload = a.extension("query")
         p.equal(t, agentproto.EXTENSION_RESPONSE, "query is answered on the scoped socket")
+        p.equal(query_names(payload), [b"query", b"session-bind@openssh.com"],
+                "query on the scoped socket lists only the extensions served there")
         p.equal([b for b, _ in a.list_identities()], listed, "the scoped socket still lists its keys")
 
 

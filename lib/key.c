@@ -1284,7 +1284,7 @@ hash_data(int md, const uint8_t *data, size_t dlen, uint8_t *digest)
 
 /*
  * Signs with an Ed25519 key and appends string alg, string R || S. The
- * signature is computed by sshx_ed25519_sign (lib/ed25519.c), about four
+ * signature is computed by sshx_ed25519_sign (lib/ed25519.c), about three
  * times faster than gcry_pk_sign and with no limit on the message length;
  * Ed25519 is deterministic, and the unit tests hold the two to the same bytes.
  */

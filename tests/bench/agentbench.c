@@ -1,9 +1,10 @@
 /*
  * agentbench: sign throughput and latency of an ssh-agent measured through
- * its socket, and for comparison two in-process signing rates: sshx's own key
- * code, and libgcrypt's gcry_pk_sign called directly. A benchmark, not a test: it prints one line of figures and
- * fails only when something did not work (an I/O error, a malformed or
- * refused reply, a signature that does not verify).
+ * its socket and, for comparison, two in-process signing rates: sshx's own
+ * key code, and libgcrypt's gcry_pk_sign called directly. A benchmark, not a
+ * test: it prints one line of figures and fails only when something did not
+ * work (an I/O error, a malformed or refused reply, a signature that does not
+ * verify).
  *
  *   agentbench sock -a SOCKET -t TYPE -c CONNS -d SECONDS [-w WARMUP] [-s BYTES]
  *   agentbench inproc -t TYPE -d SECONDS [-w WARMUP] [-s BYTES] [-b RSA_BITS]

@@ -23,10 +23,6 @@
 #include "err.h"
 #include "key.h"
 
-#define ED25519_PK_LEN		32
-#define ED25519_SEED_LEN	32
-#define ED25519_SK_LEN		64	/* seed || pk */
-#define ED25519_SIG_LEN		64	/* R || S */
 #define ED25519_VERIFY_MAX	60000	/* longest message libgcrypt can verify */
 
 /* Smallest RSA modulus parsed or generated at all; SSHX_RSA_MIN_BITS is the agent's policy. */
@@ -286,11 +282,11 @@ static int
 ed25519_set_public(struct sshx_key *k, const uint8_t *pk, size_t pklen)
 {
 	struct sshx_buf *b = NULL;
-	uint8_t plain[ED25519_PK_LEN];
+	uint8_t plain[SSHX_ED25519_PK_LEN];
 	gcry_error_t e;
 	int r = SSHX_ERR_INTERNAL;
 
-	if (pklen != ED25519_PK_LEN) {
+	if (pklen != SSHX_ED25519_PK_LEN) {
 		r = SSHX_ERR_INVALID_FORMAT;
 		goto out;
 	}
@@ -323,7 +319,7 @@ ed25519_set_public(struct sshx_key *k, const uint8_t *pk, size_t pklen)
  * public key is derived here for the caller to compare.
  */
 static int
-ed25519_public_from_seed(const uint8_t *seed, uint8_t pk[static ED25519_PK_LEN])
+ed25519_public_from_seed(const uint8_t *seed, uint8_t pk[static SSHX_ED25519_PK_LEN])
 {
 	gcry_sexp_t s = NULL;
 	gcry_ctx_t ctx = NULL;
@@ -333,10 +329,10 @@ ed25519_public_from_seed(const uint8_t *seed, uint8_t pk[static ED25519_PK_LEN])
 	gcry_error_t e;
 	int r = SSHX_ERR_INTERNAL;
 
-	memset(pk, 0, ED25519_PK_LEN);
+	memset(pk, 0, SSHX_ED25519_PK_LEN);
 	if ((e = gcry_sexp_build(&s, NULL,
 	    "(private-key(ecc(curve Ed25519)(flags eddsa)(d %b)))",
-	    ED25519_SEED_LEN, seed)) != 0) {
+	    SSHX_ED25519_SEED_LEN, seed)) != 0) {
 		r = gcry_to_err(e, 1);
 		goto out;
 	}
@@ -353,15 +349,15 @@ ed25519_public_from_seed(const uint8_t *seed, uint8_t pk[static ED25519_PK_LEN])
 		goto out;
 	}
 	/* Some libgcrypt versions prefix the compressed point with 0x40. */
-	if (nbits == 8 * (ED25519_PK_LEN + 1) && qp[0] == 0x40) {
+	if (nbits == 8 * (SSHX_ED25519_PK_LEN + 1) && qp[0] == 0x40) {
 		qp++;
 		nbits -= 8;
 	}
-	if (nbits != 8 * ED25519_PK_LEN) {
+	if (nbits != 8 * SSHX_ED25519_PK_LEN) {
 		r = SSHX_ERR_CRYPTO;
 		goto out;
 	}
-	memcpy(pk, qp, ED25519_PK_LEN);
+	memcpy(pk, qp, SSHX_ED25519_PK_LEN);
 	r = 0;
  out:
 	gcry_mpi_release(q);
@@ -380,39 +376,39 @@ ed25519_set_private(struct sshx_key *k, const uint8_t *pk, const uint8_t *sk,
     size_t sklen)
 {
 	uint8_t *seed = NULL;
-	uint8_t derived[ED25519_PK_LEN];
+	uint8_t derived[SSHX_ED25519_PK_LEN];
 	gcry_error_t e;
 	int r = SSHX_ERR_INTERNAL;
 
-	if (sklen != ED25519_SK_LEN) {
+	if (sklen != SSHX_ED25519_SK_LEN) {
 		r = SSHX_ERR_INVALID_FORMAT;
 		goto out;
 	}
-	if (!sshx_crypto_equal(sk + ED25519_SEED_LEN, pk, ED25519_PK_LEN)) {
+	if (!sshx_crypto_equal(sk + SSHX_ED25519_SEED_LEN, pk, SSHX_ED25519_PK_LEN)) {
 		r = SSHX_ERR_KEY_INVALID;
 		goto out;
 	}
-	if ((r = secure_dup(sk, ED25519_SEED_LEN, &seed)) != 0 ||
+	if ((r = secure_dup(sk, SSHX_ED25519_SEED_LEN, &seed)) != 0 ||
 	    (r = ed25519_public_from_seed(seed, derived)) != 0)
 		goto out;
-	if (!sshx_crypto_equal(derived, pk, ED25519_PK_LEN)) {
+	if (!sshx_crypto_equal(derived, pk, SSHX_ED25519_PK_LEN)) {
 		r = SSHX_ERR_KEY_INVALID;
 		goto out;
 	}
 	if ((e = gcry_sexp_build(&k->priv, NULL,
 	    "(private-key(ecc(curve Ed25519)(flags eddsa)(q %b)(d %b)))",
-	    ED25519_PK_LEN, pk, ED25519_SEED_LEN, seed)) != 0) {
+	    SSHX_ED25519_PK_LEN, pk, SSHX_ED25519_SEED_LEN, seed)) != 0) {
 		r = gcry_to_err(e, 1);
 		goto out;
 	}
 	if ((r = check_secure_sexp(k->priv)) != 0 ||
 	    (r = body_new(&k->body)) != 0 ||
-	    (r = sshx_buf_put_string(k->body, pk, ED25519_PK_LEN)) != 0 ||
-	    (r = sshx_buf_put_string(k->body, sk, ED25519_SK_LEN)) != 0)
+	    (r = sshx_buf_put_string(k->body, pk, SSHX_ED25519_PK_LEN)) != 0 ||
+	    (r = sshx_buf_put_string(k->body, sk, SSHX_ED25519_SK_LEN)) != 0)
 		goto out;
 	r = 0;
  out:
-	gcry_freezero(seed, ED25519_SEED_LEN);
+	gcry_freezero(seed, SSHX_ED25519_SEED_LEN);
 	explicit_bzero(derived, sizeof(derived));
 	return r;
 }
@@ -1038,28 +1034,28 @@ generate_ed25519(struct sshx_key *k, const uint8_t *s, size_t slen)
 	if ((r = canon_find_private(s, slen, "q", &q, &qlen)) != 0 ||
 	    (r = canon_find_private(s, slen, "d", &d, &dlen)) != 0)
 		goto out;
-	if (qlen == ED25519_PK_LEN + 1 && q[0] == 0x40) {
+	if (qlen == SSHX_ED25519_PK_LEN + 1 && q[0] == 0x40) {
 		q++;
 		qlen--;
 	}
 	strip_zeros(&d, &dlen);
-	if (qlen != ED25519_PK_LEN || dlen > ED25519_SEED_LEN) {
+	if (qlen != SSHX_ED25519_PK_LEN || dlen > SSHX_ED25519_SEED_LEN) {
 		r = SSHX_ERR_CRYPTO;
 		goto out;
 	}
-	if ((sk = gcry_calloc_secure(1, ED25519_SK_LEN)) == NULL) {
+	if ((sk = gcry_calloc_secure(1, SSHX_ED25519_SK_LEN)) == NULL) {
 		r = SSHX_ERR_SECMEM;
 		goto out;
 	}
 	/* The seed is a byte string; put back zeros an MPI print dropped. */
-	memcpy(sk + ED25519_SEED_LEN - dlen, d, dlen);
-	memcpy(sk + ED25519_SEED_LEN, q, ED25519_PK_LEN);
+	memcpy(sk + SSHX_ED25519_SEED_LEN - dlen, d, dlen);
+	memcpy(sk + SSHX_ED25519_SEED_LEN, q, SSHX_ED25519_PK_LEN);
 	if ((r = ed25519_set_public(k, q, qlen)) != 0 ||
-	    (r = ed25519_set_private(k, q, sk, ED25519_SK_LEN)) != 0)
+	    (r = ed25519_set_private(k, q, sk, SSHX_ED25519_SK_LEN)) != 0)
 		goto out;
 	r = 0;
  out:
-	gcry_freezero(sk, ED25519_SK_LEN);
+	gcry_freezero(sk, SSHX_ED25519_SK_LEN);
 	return r;
 }
 
@@ -1295,7 +1291,7 @@ sign_ed25519(const struct sshx_key *k, const uint8_t *data, size_t dlen,
 	struct sshx_buf *body = NULL;
 	const uint8_t *pk, *sk;
 	size_t pklen, sklen;
-	uint8_t rs[ED25519_SIG_LEN];
+	uint8_t rs[SSHX_ED25519_SIG_LEN];
 	int r = SSHX_ERR_INTERNAL;
 
 	/* A read-only view of the secure body: the secret is not copied. */
@@ -1307,7 +1303,7 @@ sign_ed25519(const struct sshx_key *k, const uint8_t *data, size_t dlen,
 	if ((r = sshx_buf_get_string_direct(body, &pk, &pklen)) != 0 ||
 	    (r = sshx_buf_get_string_direct(body, &sk, &sklen)) != 0)
 		goto out;
-	if (pklen != ED25519_PK_LEN || sklen != ED25519_SK_LEN) {
+	if (pklen != SSHX_ED25519_PK_LEN || sklen != SSHX_ED25519_SK_LEN) {
 		r = SSHX_ERR_KEY_INVALID;
 		goto out;
 	}
@@ -1493,7 +1489,7 @@ verify_ed25519(const struct sshx_key *k, const uint8_t *alg, size_t alglen,
 		r = SSHX_ERR_KEY_TYPE_MISMATCH;
 		goto out;
 	}
-	if (slen != ED25519_SIG_LEN) {
+	if (slen != SSHX_ED25519_SIG_LEN) {
 		r = SSHX_ERR_INVALID_FORMAT;
 		goto out;
 	}
